@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+// model-collapse: a toolkit for measuring the curse of recursion. See README.md and docs/.
+import PackageDescription
+
+let package = Package(
+    name: "model-collapse",
+    products: [
+        .library(name: "CollapseCore", targets: ["CollapseCore"]),
+        .library(name: "CollapseModels", targets: ["CollapseModels"]),
+        .executable(name: "collapse", targets: ["collapse"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Debian's libopenblas-dev (cblas) and liblapacke-dev (LAPACKE); see Scripts/setup.sh.
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(
+            name: "CollapseCore",
+            dependencies: ["COpenBLAS"],
+            exclude: ["README.md"]
+        ),
+        .target(
+            name: "CollapseModels",
+            dependencies: ["CollapseCore"]
+        ),
+        .executableTarget(
+            name: "collapse",
+            dependencies: [
+                "CollapseCore",
+                "CollapseModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Release-mode micro-benchmarks driven by Scripts/bench/run (side by side with numpy).
+        .executableTarget(
+            name: "collapse-bench",
+            dependencies: ["CollapseCore", "COpenBLAS"],
+            path: "Sources/CollapseBench"
+        ),
+        .testTarget(
+            name: "CollapseCoreTests",
+            dependencies: ["CollapseCore", "COpenBLAS"]
+        ),
+        .testTarget(
+            name: "CollapseModelsTests",
+            dependencies: ["CollapseModels", "CollapseCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

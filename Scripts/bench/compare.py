@@ -1,0 +1,88 @@
+"""Runs collapse-bench and its numpy peer alternately, several rounds, and prints medians and ratios.
+
+Called by Scripts/bench/run after the release build and the venv exist. Every process prints JSON
+lines {"workload", "impl", "seconds", ...}; per (workload, impl) we keep the median over rounds.
+Ratios: numpy time / ours (> 1 means we are faster) and wrapper time / direct cblas time.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_json(cmd, env):
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workloads", default="normal,gemm,syrk")
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "collapse-bench"))
+    args = parser.parse_args()
+
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    python = sys.executable
+    load_before = os.getloadavg()
+    results = {}
+    for workload in args.workloads.split(","):
+        for _ in range(args.rounds):  # alternate ours and the peer within the same run
+            for cmd in ([args.binary, workload], [python, os.path.join(ROOT, "Scripts", "bench", "peer.py"), workload]):
+                for row in run_json(cmd, env):
+                    results.setdefault((row["workload"], row["impl"]), []).append(row)
+    load_after = os.getloadavg()
+
+    print(f"# model-collapse benchmarks, {datetime.date.today().isoformat()}")
+    print(f"# machine: {machine()}; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
+    print(f"# {args.rounds} alternating rounds, medians; BLAS single-threaded (OPENBLAS_NUM_THREADS=1)")
+    if max(load_before[0], load_after[0]) > 0.5 * (os.cpu_count() or 1):
+        print("# WARNING: the machine was busy; timings are noisy")
+    print()
+    print("| workload | implementation | median time (s) | rate | ratio |")
+    print("|---|---|---|---|---|")
+
+    def median(key, field):
+        return statistics.median(r[field] for r in results[key])
+
+    rows = []
+    if ("normal", "swift") in results:
+        ours, peer = median(("normal", "swift"), "seconds"), median(("normal", "numpy"), "seconds")
+        rows.append(("normal (10^7 draws)", "collapse StandardNormal.fill", ours, f"{median(('normal', 'swift'), 'ns_per_draw'):.2f} ns/draw", f"numpy/ours = {peer / ours:.2f}x"))
+        rows.append(("normal (10^7 draws)", "numpy Generator.standard_normal", peer, f"{median(('normal', 'numpy'), 'ns_per_draw'):.2f} ns/draw", ""))
+    for w, label in (("gemm", "dgemm n=1000"), ("syrk", "dsyrk 4000x1000"), ("covariance", "covariance 4000x1000")):
+        impls = sorted(i for (wl, i) in results if wl == w)
+        direct = results.get((w, "swift-direct-cblas"))
+        for impl in impls:
+            t = median((w, impl), "seconds")
+            ratio = ""
+            if impl == "swift-wrapper" and direct:
+                ratio = f"wrapper/direct = {t / median((w, 'swift-direct-cblas'), 'seconds'):.3f}"
+            elif impl == "swift" and (w, "numpy") in results:
+                ratio = f"numpy/ours = {median((w, 'numpy'), 'seconds') / t:.2f}x"
+            rows.append((label, impl, t, f"{median((w, impl), 'gflops'):.1f} GFLOP/s", ratio))
+    for r in rows:
+        print(f"| {r[0]} | {r[1]} | {r[2]:.4f} | {r[3]} | {r[4]} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""numpy peers of the collapse-bench workloads: the same work, written the way a researcher would.
+
+Usage: python peer.py normal|gemm|syrk [--repeats N]. Prints one JSON object per line, like
+collapse-bench. Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 (Scripts/bench/run does).
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def best(repeats, fn):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def emit(**fields):
+    print(json.dumps(fields, sort_keys=True))
+
+
+def normal(repeats):
+    n = 10_000_000
+    rng = np.random.Generator(np.random.PCG64(1))
+    out = np.empty(n)
+    t = best(repeats, lambda: rng.standard_normal(n, out=out))
+    emit(workload="normal", impl="numpy", seconds=t, count=n, ns_per_draw=t / n * 1e9, checksum=float(out.sum()))
+
+
+def gemm(repeats):
+    n = 1000
+    rng = np.random.Generator(np.random.PCG64(2))
+    a = rng.standard_normal((n, n))
+    b = rng.standard_normal((n, n))
+    c = np.empty((n, n))
+    t = best(repeats, lambda: np.matmul(a, b, out=c))
+    emit(workload="gemm", impl="numpy", seconds=t, gflops=2 * n**3 / t * 1e-9, n=n)
+
+
+def syrk(repeats):
+    rows, d = 4000, 1000
+    rng = np.random.Generator(np.random.PCG64(3))
+    a = rng.standard_normal((rows, d))
+    flops = rows * d * (d + 1)
+    t = best(repeats, lambda: a.T @ a)  # numpy recognises the transpose pair and calls syrk
+    emit(workload="syrk", impl="numpy", seconds=t, gflops=flops / t * 1e-9, rows=rows, d=d)
+    tc = best(repeats, lambda: np.cov(a, rowvar=False))
+    emit(workload="covariance", impl="numpy", seconds=tc, gflops=flops / tc * 1e-9, rows=rows, d=d)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("workload", choices=["normal", "gemm", "syrk"])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    {"normal": normal, "gemm": gemm, "syrk": syrk}[args.workload](args.repeats)

@@ -1,0 +1,121 @@
+import COpenBLAS
+import CollapseCore
+import Foundation
+
+/// `collapse-bench WORKLOAD [--repeats N]`: one timed workload per process, printed as one JSON
+/// object per line on stdout, for `Scripts/bench/run` to interleave with the numpy peer.
+///
+/// Workloads:
+/// - `normal`: 10^7 standard normals into one buffer (`StandardNormal.fill`), single thread.
+/// - `gemm`: C = A B for n = 1000 through `Matrix.gemm` and through a direct `cblas_dgemm`.
+/// - `syrk`: AᵀA for a 4000 × 1000 A through `Matrix.gram` and a direct `cblas_dsyrk`, plus
+///   the full centred `covariance()` (centring + syrk).
+/// Each timing is the best of `--repeats` runs inside the process (default 5); BLAS runs with the
+/// thread count in `OPENBLAS_NUM_THREADS` (the runner sets 1).
+@main
+struct CollapseBench {
+    static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        var repeats = 5
+        if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(args[i + 1]) {
+            repeats = r
+            args.removeSubrange(i...(i + 1))
+        }
+        guard let workload = args.first else {
+            FileHandle.standardError.write("usage: collapse-bench normal|gemm|syrk [--repeats N]\n".data(using: .utf8)!)
+            exit(2)
+        }
+        switch workload {
+        case "normal": normal(repeats: repeats)
+        case "gemm": gemm(repeats: repeats)
+        case "syrk": syrk(repeats: repeats)
+        default:
+            FileHandle.standardError.write("collapse-bench: unknown workload '\(workload)' (normal, gemm, syrk)\n".data(using: .utf8)!)
+            exit(2)
+        }
+    }
+
+    static func seconds(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    }
+
+    static func best(_ repeats: Int, _ body: () -> Void) -> Double {
+        (0..<repeats).map { _ in seconds(body) }.min()!
+    }
+
+    static func emit(_ fields: [String: Any]) {
+        let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+        print(String(data: data, encoding: .utf8)!)
+    }
+
+    static func normal(repeats: Int) {
+        let n = 10_000_000
+        var buffer = [Double](repeating: 0, count: n)
+        var rng = Philox4x32(seed: 1, path: [1])
+        let t = best(repeats) { buffer.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) } }
+        // Keep the result observable so the work cannot be optimised away.
+        let checksum = buffer.reduce(0, +)
+        emit(["workload": "normal", "impl": "swift", "seconds": t, "count": n, "ns_per_draw": t / Double(n) * 1e9,
+              "checksum": checksum])
+    }
+
+    static func randomMatrix(_ rows: Int, _ columns: Int, path: UInt32) -> Matrix {
+        var rng = Philox4x32(seed: 2, path: [path])
+        var m = Matrix(rows: rows, columns: columns)
+        m.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
+        return m
+    }
+
+    static func gemm(repeats: Int) {
+        let n = 1000
+        let a = randomMatrix(n, n, path: 1), b = randomMatrix(n, n, path: 2)
+        var c = Matrix(rows: n, columns: n)
+        let flops = 2.0 * Double(n) * Double(n) * Double(n)
+        let wrapped = best(repeats) { Matrix.gemm(a, .none, b, .none, into: &c) }
+        var raw = [Double](repeating: 0, count: n * n)
+        let direct = best(repeats) {
+            a.storage.withUnsafeBufferPointer { pa in
+                b.storage.withUnsafeBufferPointer { pb in
+                    raw.withUnsafeMutableBufferPointer { pc in
+                        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                                    pa.baseAddress, Int32(n), pb.baseAddress, Int32(n), 0, pc.baseAddress, Int32(n))
+                    }
+                }
+            }
+        }
+        precondition(raw == c.storage, "wrapper and direct dgemm disagree")
+        emit(["workload": "gemm", "impl": "swift-wrapper", "seconds": wrapped, "gflops": flops / wrapped * 1e-9, "n": n,
+              "blas_threads": BLAS.threadCount])
+        emit(["workload": "gemm", "impl": "swift-direct-cblas", "seconds": direct, "gflops": flops / direct * 1e-9, "n": n,
+              "blas_threads": BLAS.threadCount])
+    }
+
+    static func syrk(repeats: Int) {
+        let rows = 4000, d = 1000
+        let a = randomMatrix(rows, d, path: 3)
+        let flops = Double(rows) * Double(d) * Double(d + 1)
+        var g = Matrix(rows: 0, columns: 0)
+        let wrapped = best(repeats) { g = a.gram() }
+        var raw = [Double](repeating: 0, count: d * d)
+        let direct = best(repeats) {
+            a.storage.withUnsafeBufferPointer { pa in
+                raw.withUnsafeMutableBufferPointer { pc in
+                    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, Int32(d), Int32(rows), 1, pa.baseAddress, Int32(d), 0,
+                                pc.baseAddress, Int32(d))
+                }
+            }
+        }
+        for i in 0..<d { for j in 0...i { precondition(raw[i * d + j] == g.storage[i * d + j], "wrapper and direct dsyrk disagree") } }
+        var cov = Matrix(rows: 0, columns: 0)
+        let covariance = best(repeats) { cov = a.covariance(ddof: 1).covariance }
+        precondition(cov.rows == d)
+        emit(["workload": "syrk", "impl": "swift-wrapper", "seconds": wrapped, "gflops": flops / wrapped * 1e-9, "rows": rows, "d": d,
+              "blas_threads": BLAS.threadCount])
+        emit(["workload": "syrk", "impl": "swift-direct-cblas", "seconds": direct, "gflops": flops / direct * 1e-9, "rows": rows, "d": d,
+              "blas_threads": BLAS.threadCount])
+        emit(["workload": "covariance", "impl": "swift", "seconds": covariance, "gflops": flops / covariance * 1e-9, "rows": rows, "d": d,
+              "blas_threads": BLAS.threadCount])
+    }
+}

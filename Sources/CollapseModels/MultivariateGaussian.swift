@@ -1,0 +1,144 @@
+import CollapseCore
+import Foundation
+
+/// `mvn`: the d-dimensional normal with full covariance, fitted by the sample mean and the MLE or
+/// unbiased covariance (BLAS dsyrk), sampled through a Cholesky factor.
+///
+/// `regularization` (default 0, so the analysed estimator is exact) is added to the diagonal of
+/// the fitted covariance. With M <= d rows, or identical rows, the covariance is singular: the fit
+/// is flagged `singularCovariance` (or `zeroVariance`), keeps sampling on its subspace through a
+/// symmetric square root, and reports log-density -inf (it has no density in R^d).
+public struct MultivariateGaussianModel: GenerativeModel {
+    public var estimator: CovarianceEstimator
+    public var regularization: Double
+
+    public init(estimator: CovarianceEstimator = .mle, regularization: Double = 0) {
+        self.estimator = estimator
+        self.regularization = regularization
+    }
+
+    public func validate() throws(ModelSettingsError) {
+        guard regularization.isFinite && regularization >= 0 else {
+            throw ModelSettingsError(key: "regularization", "must be a finite number >= 0, got \(regularization)")
+        }
+    }
+
+    public func fit<R: RandomStream>(_ data: Matrix, using rng: inout R) throws(FitError) -> FittedMultivariateGaussian {
+        let needed = estimator.ddof + 1
+        guard data.rows >= needed else { throw .tooFewRows(needed: needed, got: data.rows) }
+        guard data.columns >= 1 else { throw .dimensionMismatch(expected: 1, got: 0) }
+        guard data.isFinite else { throw .nonFiniteData }
+        var (mean, covariance) = data.covariance(ddof: estimator.ddof)
+        if regularization > 0 {
+            for j in 0..<data.columns { covariance[j, j] += regularization }
+        }
+        // Centred rows span at most n - 1 dimensions: with n - 1 < d the MLE/unbiased covariance is
+        // singular in exact arithmetic, whatever round-off makes of it (unless regularised).
+        let rankDeficient = regularization == 0 && data.rows - 1 < data.columns
+        return FittedMultivariateGaussian(mean: mean, covariance: covariance, rankDeficient: rankDeficient)
+    }
+}
+
+/// A fitted d-dimensional normal N(mean, covariance), possibly degenerate.
+public struct FittedMultivariateGaussian: FittedModel, Equatable {
+    public let mean: [Double]
+    public let covariance: Matrix
+    public let degeneracy: Degeneracy?
+    /// F with F Fᵀ = covariance: the Cholesky factor (lower triangular) for a regular fit, the
+    /// symmetric square root V diag(sqrt(max(lambda, 0))) Vᵀ for a singular one.
+    public let samplingFactor: Matrix
+    let factorIsLowerTriangular: Bool
+
+    /// - Parameters:
+    ///   - rankDeficient: the caller knows the covariance is singular (e.g. fitted on n rows with
+    ///     n - 1 < d); otherwise singularity is detected numerically: a Cholesky pivot
+    ///     `L_ii² <= d ε max_j Sigma_jj` counts as zero.
+    public init(mean: [Double], covariance: Matrix, rankDeficient: Bool = false) {
+        precondition(covariance.isSquare && covariance.rows == mean.count,
+                     "FittedMultivariateGaussian: mean has \(mean.count) entries, covariance is \(covariance.shapeDescription)")
+        self.mean = mean
+        self.covariance = covariance
+        let d = mean.count
+        var scale = 0.0
+        for j in 0..<d { scale = max(scale, covariance[j, j]) }
+        let threshold = Double(max(d, 1)) * Double.ulpOfOne * scale
+        if scale == 0 {
+            degeneracy = .zeroVariance
+            samplingFactor = Matrix(rows: d, columns: d)
+            factorIsLowerTriangular = true
+            return
+        }
+        if !rankDeficient, let chol = try? Cholesky(covariance),
+           (0..<d).allSatisfy({ chol.lower[$0, $0] * chol.lower[$0, $0] > threshold }) {
+            degeneracy = nil
+            samplingFactor = chol.lower
+            factorIsLowerTriangular = true
+            return
+        }
+        degeneracy = .singularCovariance
+        // A finite symmetric matrix always has an eigen-decomposition. Eigenvalues below the
+        // threshold are round-off of zero: dropping them keeps samples on the fitted subspace.
+        var root = Matrix(rows: d, columns: d)
+        if let eigen = try? SymmetricEigen(covariance) {
+            let cut = Double(max(d, 1)) * Double.ulpOfOne * max(eigen.values.last ?? 0, 0)
+            var scaled = eigen.vectors
+            for j in 0..<d {
+                let s = eigen.values[j] > cut ? eigen.values[j].squareRoot() : 0
+                for i in 0..<d { scaled[i, j] *= s }
+            }
+            root = Matrix.product(scaled, .none, eigen.vectors, .transpose)
+        }
+        samplingFactor = root
+        factorIsLowerTriangular = false
+    }
+
+    public var dimension: Int { mean.count }
+
+    /// Rows mean + tau F z with z ~ N(0, I); with `truncation` c, rows whose Mahalanobis radius
+    /// under the fitted covariance exceeds c (|tau z| > c) are redrawn, in order, from the same
+    /// stream. The acceptance probability is P(chi²_d <= (c/tau)²); callers validate it.
+    public func sample<R: RandomStream>(count: Int, options: SamplingOptions, using rng: inout R) -> Matrix {
+        precondition(count >= 0, "sample count must be non-negative, got \(count)")
+        let d = dimension
+        var z = Matrix(rows: count, columns: d)
+        if z.isEmpty { return z }
+        z.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
+        let tau = options.temperature
+        if let c = options.truncation {
+            let limit = (c / tau) * (c / tau)
+            z.storage.withUnsafeMutableBufferPointer { p in
+                for i in 0..<count {
+                    while true {
+                        var r2 = 0.0
+                        for j in 0..<d { r2 += p[i * d + j] * p[i * d + j] }
+                        if r2 <= limit { break }
+                        for j in 0..<d { p[i * d + j] = StandardNormal.next(using: &rng) }
+                    }
+                }
+            }
+        }
+        var x: Matrix
+        if factorIsLowerTriangular {
+            x = z
+            if degeneracy == .zeroVariance {
+                x.storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            } else {
+                Cholesky(uncheckedLower: samplingFactor).colourRows(&x)
+            }
+        } else {
+            x = Matrix.product(z, .none, samplingFactor, .transpose)
+        }
+        x.storage.withUnsafeMutableBufferPointer { p in
+            for i in 0..<count { for j in 0..<d { p[i * d + j] = mean[j] + tau * p[i * d + j] } }
+        }
+        return x
+    }
+
+    /// Gaussian log-density of each row; -inf for every row when the covariance is singular
+    /// (the distribution has no density with respect to Lebesgue measure on R^d).
+    public func logDensities(_ data: Matrix) -> [Double] {
+        precondition(data.columns == dimension, "logDensities: model has dimension \(dimension), rows have \(data.columns) columns")
+        guard degeneracy == nil else { return [Double](repeating: -.infinity, count: data.rows) }
+        return MultivariateNormal(mean: mean, factor: Cholesky(uncheckedLower: samplingFactor)).logDensities(data)
+    }
+}

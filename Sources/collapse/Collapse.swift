@@ -1,0 +1,13 @@
+import ArgumentParser
+import CollapseCore
+
+/// The `collapse` command-line tool.
+@main
+struct Collapse: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collapse",
+        abstract: "Measure the curse of recursion: refit generative models on their own samples, generation after generation.",
+        version: ToolVersion.string,
+        subcommands: [Demo.self, Info.self]
+    )
+}

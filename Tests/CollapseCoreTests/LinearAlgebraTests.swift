@@ -1,0 +1,165 @@
+import Testing
+import Foundation
+@testable import CollapseCore
+
+/// BLAS/LAPACK wrappers against hand-computed cases and algebraic identities.
+@Suite struct LinearAlgebraTests {
+    let a = Matrix([[1, 2, 3], [4, 5, 6]])          // 2 x 3
+    let b = Matrix([[7, 8], [9, 10], [11, 12]])     // 3 x 2
+
+    @Test func gemmMatchesHandComputedProducts() {
+        #expect(a * b == Matrix([[58, 64], [139, 154]]))
+        #expect(Matrix.product(a, .transpose, a, .none) == Matrix([[17, 22, 27], [22, 29, 36], [27, 36, 45]]))
+        #expect(Matrix.product(b, .transpose, a, .transpose, alpha: 2) == Matrix([[116, 278], [128, 308]]))
+        var c = Matrix(rows: 2, columns: 2, repeating: 1)
+        Matrix.gemm(a, .none, b, .none, alpha: 1, beta: 3, into: &c)
+        #expect(c == Matrix([[61, 67], [142, 157]]))
+    }
+
+    @Test func emptyShapesReturnEarly() throws {
+        let empty = Matrix(rows: 3, columns: 0)
+        #expect(Matrix.product(empty, .none, Matrix(rows: 0, columns: 2), .none) == Matrix(rows: 3, columns: 2))
+        #expect(Matrix(rows: 0, columns: 4).gram() == Matrix(rows: 4, columns: 4))
+        #expect(Matrix(rows: 0, columns: 0).multiplied(by: []) == [])
+        #expect(try Cholesky(Matrix(rows: 0, columns: 0)).logDeterminant == 0)
+        #expect(try SymmetricEigen(Matrix(rows: 0, columns: 0)).values == [])
+    }
+
+    @Test func gemvMatchesHandComputedProducts() {
+        #expect(a.multiplied(by: [1, 0, -1]) == [-2, -2])
+        #expect(a.multiplied(by: [1, 1], transpose: .transpose) == [5, 7, 9])
+    }
+
+    @Test func gramIsExactlySymmetricAndEqualsTransposeProduct() {
+        let g = b.gram()
+        #expect(g == Matrix([[251, 278], [278, 308]]))
+        #expect(g == g.transposed())
+    }
+
+    @Test func choleskyReconstructsAndSolves() throws {
+        let spd = Matrix([[4, 12, -16], [12, 37, -43], [-16, -43, 98]])
+        let chol = try Cholesky(spd)
+        #expect(chol.lower == Matrix([[2, 0, 0], [6, 1, 0], [-8, 5, 3]]))
+        #expect(chol.reconstructed() == spd)
+        // det = (2 * 1 * 3)^2 = 36
+        #expect(abs(chol.logDeterminant - Foundation.log(36.0)) < 1e-15 * 4)
+        let x = chol.solve([1, 2, 3])
+        let back = spd.multiplied(by: x)
+        for (u, v) in zip(back, [1.0, 2, 3]) { #expect(abs(u - v) < 1e-10) }
+        let inv = chol.inverse()
+        #expect((spd * inv).isApproximatelyEqual(to: .identity(3), relativeTolerance: 0, absoluteTolerance: 1e-10))
+        #expect(inv == inv.transposed())
+        let solved = chol.solve(Matrix([[1, 0], [2, 1], [3, 0]]))
+        #expect((spd * solved).isApproximatelyEqual(to: Matrix([[1, 0], [2, 1], [3, 0]]), relativeTolerance: 0, absoluteTolerance: 1e-10))
+    }
+
+    @Test func choleskyWhitensAndColoursRows() throws {
+        let spd = Matrix([[4, 2], [2, 3]])
+        let chol = try Cholesky(spd)
+        var z = Matrix([[1, 0], [0, 1], [1, 1]])
+        let original = z
+        chol.colourRows(&z)
+        // Row z becomes L z with L = [[2, 0], [1, sqrt 2]].
+        #expect(z.isApproximatelyEqual(to: Matrix([[2, 1], [0, 2.0.squareRoot()], [2, 1 + 2.0.squareRoot()]]), relativeTolerance: 1e-15))
+        chol.whitenRows(&z)
+        #expect(z.isApproximatelyEqual(to: original, relativeTolerance: 0, absoluteTolerance: 1e-15))
+    }
+
+    @Test func nonPositiveDefiniteInputThrowsTypedError() {
+        #expect(throws: LinearAlgebraError.notPositiveDefinite(order: 2, failingMinor: 2)) {
+            try Cholesky(Matrix([[1, 2], [2, 1]]))
+        }
+        #expect(throws: LinearAlgebraError.notPositiveDefinite(order: 2, failingMinor: 2)) {
+            try Cholesky(Matrix([[1, 1], [1, 1]])) // singular: identical rows' covariance
+        }
+        #expect(throws: LinearAlgebraError.nonFinite(operation: "Cholesky")) {
+            try Cholesky(Matrix([[1, 0], [.nan, 1]]))
+        }
+        #expect(throws: LinearAlgebraError.singular(order: 2, pivot: 2)) {
+            try Matrix([[1, 2], [2, 4]]).inverse()
+        }
+    }
+
+    @Test func inverseTimesMatrixIsIdentity() throws {
+        let m = Matrix([[0, 2, 1], [1, 1, 0], [3, 0, 1]]) // needs pivoting, non-symmetric
+        let inv = try m.inverse()
+        #expect((m * inv).isApproximatelyEqual(to: .identity(3), relativeTolerance: 0, absoluteTolerance: 1e-14))
+        #expect((inv * m).isApproximatelyEqual(to: .identity(3), relativeTolerance: 0, absoluteTolerance: 1e-14))
+    }
+
+    @Test func symmetricEigenDecomposesKnownMatrix() throws {
+        // [[2, 1], [1, 2]] has eigenvalues 1 and 3 with eigenvectors (1, -1)/sqrt2 and (1, 1)/sqrt2.
+        let e = try SymmetricEigen(Matrix([[2, 1], [1, 2]]))
+        #expect(abs(e.values[0] - 1) < 1e-15 && abs(e.values[1] - 3) < 4e-15)
+        let v = e.vectors
+        #expect(abs(abs(v[0, 1]) - 0.5.squareRoot()) < 1e-15 && abs(v[0, 1] - v[1, 1]) < 1e-15)
+        #expect(abs(v[0, 0] + v[1, 0]) < 1e-15)
+        // A V = V diag(lambda) on a larger matrix, and V orthonormal.
+        let m = Matrix([[4, 1, 0.5, 0], [1, 3, 0.2, 0.1], [0.5, 0.2, 2, 0.3], [0, 0.1, 0.3, 1]])
+        let f = try SymmetricEigen(m)
+        let av = m * f.vectors
+        var vl = f.vectors
+        for i in 0..<4 { for j in 0..<4 { vl[i, j] *= f.values[j] } }
+        #expect(av.isApproximatelyEqual(to: vl, relativeTolerance: 0, absoluteTolerance: 1e-14))
+        #expect(Matrix.product(f.vectors, .transpose, f.vectors, .none).isApproximatelyEqual(to: .identity(4), relativeTolerance: 0, absoluteTolerance: 1e-15))
+        #expect(f.values == f.values.sorted())
+        #expect(try SymmetricEigen(m, computeVectors: false).values.enumerated().allSatisfy { abs($1 - f.values[$0]) < 1e-14 })
+    }
+
+    @Test func leastSquaresSolvesConsistentSystemExactly() throws {
+        // y = 1 + 2 x1 - 3 x2 exactly.
+        let x = Matrix([[1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 2, 3], [1, -1, 4]])
+        let w = [1.0, 2, -3]
+        let y = x.multiplied(by: w)
+        let ls = try LeastSquares(design: x)
+        let fit = ls.solve(y)
+        for (u, v) in zip(fit.coefficients, w) { #expect(abs(u - v) < 1e-13) }
+        #expect(fit.residualSumOfSquares < 1e-25)
+        let multi = ls.solve(Matrix(rows: 5, columns: 2, storage: zip(y, y.map { 2 * $0 }).flatMap { [$0.0, $0.1] }))
+        for i in 0..<3 { #expect(abs(multi[i, 0] - w[i]) < 1e-13 && abs(multi[i, 1] - 2 * w[i]) < 1e-13) }
+    }
+
+    @Test func leastSquaresMatchesNormalEquationsOnNoisyData() throws {
+        // Inconsistent system: compare with the hand-solved normal equations of a line fit.
+        // Points (0, 1), (1, 3), (2, 4), (3, 4): slope 1, intercept 1.5, residuals ±0.5, RSS 1 (hand-computed).
+        let x = Matrix([[1, 0], [1, 1], [1, 2], [1, 3]])
+        let fit = try LeastSquares(design: x).solve([1, 3, 4, 4])
+        #expect(abs(fit.coefficients[0] - 1.5) < 1e-14 && abs(fit.coefficients[1] - 1) < 1e-14)
+        #expect(abs(fit.residualSumOfSquares - 1) < 1e-13)
+    }
+
+    @Test func rankDeficientDesignThrows() {
+        #expect(throws: LinearAlgebraError.rankDeficient(rows: 3, columns: 2, column: 1)) {
+            try LeastSquares(design: Matrix([[1, 2], [2, 4], [3, 6]]))
+        }
+        #expect(throws: LinearAlgebraError.rankDeficient(rows: 1, columns: 2, column: 1)) {
+            try LeastSquares(design: Matrix([[1, 2]]))
+        }
+    }
+
+    @Test func covarianceMatchesDefinitionAndIsShiftInvariant() {
+        let x = Matrix([[1, 2], [3, 5], [4, 4], [0, 1]])
+        // means (2, 3); deviations (-1,-1), (1,2), (2,1), (-2,-2)
+        // sums: xx = 1+1+4+4 = 10, xy = 1+2+2+4 = 9, yy = 1+4+1+4 = 10
+        let (mean, mle) = x.covariance(ddof: 0)
+        #expect(mean == [2, 3])
+        #expect(mle.isApproximatelyEqual(to: Matrix([[2.5, 2.25], [2.25, 2.5]]), relativeTolerance: 1e-15))
+        let (_, unbiased) = x.covariance(ddof: 1)
+        #expect(unbiased.isApproximatelyEqual(to: Matrix([[10.0 / 3, 3], [3, 10.0 / 3]]), relativeTolerance: 1e-15))
+        // A shift by 1e9 loses nothing beyond the shifted values' own rounding (they are exact here).
+        let shifted = Matrix(rows: 4, columns: 2, storage: x.storage.map { $0 + 1e9 })
+        #expect(shifted.covariance(ddof: 0).covariance.isApproximatelyEqual(to: mle, relativeTolerance: 1e-12))
+        // Constant data: exactly zero covariance.
+        let constant = Matrix(rows: 5, columns: 2, repeating: 0.1)
+        #expect(constant.covariance().covariance == Matrix(rows: 2, columns: 2))
+    }
+
+    @Test func blasReportsVendorAndThreads() {
+        #expect(BLAS.vendor.name == "OpenBLAS")
+        #expect(BLAS.configuration.hasPrefix("OpenBLAS"))
+        let before = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        #expect(BLAS.threadCount == 1)
+        BLAS.setThreadCount(before)
+    }
+}

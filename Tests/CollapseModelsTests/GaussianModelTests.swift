@@ -1,0 +1,126 @@
+import CollapseCore
+import Foundation
+import Testing
+@testable import CollapseModels
+
+let modelTestSeed: UInt64 = {
+    if let text = ProcessInfo.processInfo.environment["COLLAPSE_TEST_SEED"], let value = UInt64(text) { return value }
+    return 20_261_129
+}()
+
+@Suite struct GaussianModelTests {
+    /// One MLE refit on M rows of N(0, sigma²): E[sigma_hat²] = (M-1)/M sigma², and
+    /// Var[sigma_hat²] = 2 (M-1) sigma⁴ / M² (sigma_hat² ~ sigma² chi²_{M-1} / M). Over K independent
+    /// repetitions the mean's standard error is sqrt(2 (M-1)) sigma² / (M sqrt K); require z < 5.
+    @Test(arguments: [CovarianceEstimator.mle, .unbiased])
+    func expectedRefitVarianceMatchesTheory(estimator: CovarianceEstimator) throws {
+        let m = 10, k = 20_000, sigma2 = 4.0
+        let truth = FittedGaussian(mean: 1, variance: sigma2)
+        let model = GaussianModel(estimator: estimator)
+        var total = 0.0
+        for rep in 0..<k {
+            var rng = Philox4x32(seed: modelTestSeed, path: [1, UInt32(rep)])
+            let data = truth.sample(count: m, options: .plain, using: &rng)
+            total += try model.fit(data, using: &rng).variance
+        }
+        let expected = estimator == .mle ? Double(m - 1) / Double(m) * sigma2 : sigma2
+        let sdOfOne = estimator == .mle ? (2.0 * Double(m - 1)).squareRoot() * sigma2 / Double(m)
+                                        : (2.0 / Double(m - 1)).squareRoot() * sigma2
+        let z = (total / Double(k) - expected) / (sdOfOne / Double(k).squareRoot())
+        #expect(abs(z) < 5, "mean refit variance \(total / Double(k)) vs theory \(expected): z = \(z)")
+    }
+
+    @Test func zeroVarianceIsAFlaggedPointMass() throws {
+        var rng = Philox4x32(seed: modelTestSeed, path: [2])
+        let fit = try GaussianModel().fit(Matrix(column: [3, 3, 3]), using: &rng)
+        #expect(fit.variance == 0 && fit.degeneracy == .zeroVariance)
+        #expect(fit.sample(count: 4, options: .plain, using: &rng).storage == [3, 3, 3, 3])
+        #expect(fit.logDensities(Matrix(column: [3, 4])) == [.infinity, -.infinity])
+    }
+
+    @Test func fitRejectsUnusableData() {
+        var rng = Philox4x32(seed: modelTestSeed, path: [3])
+        #expect(throws: FitError.tooFewRows(needed: 2, got: 1)) { try GaussianModel(estimator: .unbiased).fit(Matrix(column: [1]), using: &rng) }
+        #expect(throws: FitError.nonFiniteData) { try GaussianModel().fit(Matrix(column: [1, .nan]), using: &rng) }
+        #expect(throws: FitError.dimensionMismatch(expected: 1, got: 2)) { try GaussianModel().fit(Matrix([[1, 2]]), using: &rng) }
+    }
+
+    /// Truncated sampling stays inside mean ± c sigma; temperature scales the spread by tau
+    /// (sample variance of n draws has SE ≈ sigma² sqrt(2/n)).
+    @Test func samplingKnobsShapeTheSamples() {
+        var rng = Philox4x32(seed: modelTestSeed, path: [4])
+        let fit = FittedGaussian(mean: 2, variance: 9)
+        let cut = fit.sample(count: 10_000, options: SamplingOptions(truncation: 1), using: &rng)
+        #expect(cut.storage.allSatisfy { abs($0 - 2) <= 3 })
+        let n = 100_000
+        let hot = fit.sample(count: n, options: SamplingOptions(temperature: 0.5), using: &rng)
+        let v = Descriptive.variance(hot.storage, ddof: 1)
+        let expected = 9 * 0.25
+        #expect(abs(v - expected) < 5 * expected * (2.0 / Double(n)).squareRoot())
+    }
+}
+
+@Suite struct MultivariateGaussianModelTests {
+    /// E[Sigma_hat_mle] = (M-1)/M Sigma entrywise. For entry (a, b) one refit's variance is
+    /// (Sigma_ab² + Sigma_aa Sigma_bb)(M-1)/M² (Wishart); over K repetitions z < 5.
+    @Test func expectedRefitCovarianceIsShrunkByMMinusOneOverM() throws {
+        let sigma = Matrix([[2, 0.6, 0], [0.6, 1, -0.3], [0, -0.3, 0.5]])
+        let truth = FittedMultivariateGaussian(mean: [1, -1, 0], covariance: sigma)
+        let m = 8, k = 8_000
+        var total = Matrix(rows: 3, columns: 3)
+        for rep in 0..<k {
+            var rng = Philox4x32(seed: modelTestSeed, path: [10, UInt32(rep)])
+            let data = truth.sample(count: m, options: .plain, using: &rng)
+            total.add(try MultivariateGaussianModel().fit(data, using: &rng).covariance)
+        }
+        let r = Double(m - 1) / Double(m)
+        for a in 0..<3 {
+            for b in 0..<3 {
+                let mean = total[a, b] / Double(k)
+                let sdOne = ((sigma[a, b] * sigma[a, b] + sigma[a, a] * sigma[b, b]) * Double(m - 1)).squareRoot() / Double(m)
+                let z = (mean - r * sigma[a, b]) / (sdOne / Double(k).squareRoot())
+                #expect(abs(z) < 5, "entry (\(a), \(b)): mean \(mean) vs \(r * sigma[a, b]), z = \(z)")
+            }
+        }
+    }
+
+    @Test func fewerRowsThanDimensionsGiveASingularFitThatStillSamples() throws {
+        var rng = Philox4x32(seed: modelTestSeed, path: [11])
+        let data = Matrix([[1, 2, 3], [2, 1, 0], [0, 0, 1]]) // 3 rows in 3-D: rank 2 after centring
+        let fit = try MultivariateGaussianModel().fit(data, using: &rng)
+        #expect(fit.degeneracy == .singularCovariance)
+        let s = fit.sample(count: 50, options: .plain, using: &rng)
+        #expect(s.isFinite)
+        // Samples stay in the affine span of the data: mean + span of the centred rows.
+        // Centred rows (0, 1, 5/3), (1, 0, -4/3), (-1, -1, -1/3) are orthogonal to their cross product (-4, 5, -3).
+        let normal = [-4.0, 5, -3]
+        let centredRows = (0..<3).map { i in (0..<3).map { data[i, $0] - fit.mean[$0] } }
+        let orthogonal = centredRows.allSatisfy { row in abs(zip(row, normal).map(*).reduce(0, +)) < 1e-12 }
+        #expect(orthogonal)
+        for i in 0..<50 {
+            let dot = (0..<3).map { (s[i, $0] - fit.mean[$0]) * normal[$0] }.reduce(0, +)
+            #expect(abs(dot) < 1e-12) // exact zero up to rounding of entries of size ~10
+        }
+        #expect(fit.logDensities(data).allSatisfy { $0 == -.infinity })
+        // Identical rows in any number: zero variance, point mass at the row.
+        let same = Matrix(rows: 10, columns: 2, storage: [Double](repeating: 0.3, count: 20))
+        let point = try MultivariateGaussianModel().fit(same, using: &rng)
+        #expect(point.degeneracy == .zeroVariance)
+        #expect(point.sample(count: 3, options: .plain, using: &rng).storage.allSatisfy { $0 == 0.3 })
+        // Many rows on a line in 2-D: numerically singular, detected by the pivot test.
+        var linePoints: [Double] = []
+        for i in 0..<20 {
+            let t = Double(i) * 0.1
+            linePoints += [t, 3 * t + 1]
+        }
+        let line = Matrix(rows: 20, columns: 2, storage: linePoints)
+        #expect(try MultivariateGaussianModel().fit(line, using: &rng).degeneracy == .singularCovariance)
+    }
+
+    @Test func logDensityMatchesClosedForm() throws {
+        let fit = FittedMultivariateGaussian(mean: [0, 0], covariance: Matrix([[4, 0], [0, 1]]))
+        // log N((2, 1); 0, diag(4, 1)) = -log(2 pi) - log(2) - (1 + 1)/2
+        let want = -Foundation.log(2 * Double.pi) - Foundation.log(2.0) - 1
+        #expect(abs(fit.logDensities(Matrix([[2, 1]]))[0] - want) < 1e-14)
+    }
+}
