@@ -27,6 +27,7 @@ struct CollapseBench {
         }
         switch workload {
         case "normal": normal(repeats: repeats)
+        case "words": words(repeats: repeats)
         case "gemm": gemm(repeats: repeats)
         case "syrk": syrk(repeats: repeats)
         default:
@@ -59,6 +60,16 @@ struct CollapseBench {
         let checksum = buffer.reduce(0, +)
         emit(["workload": "normal", "impl": "swift", "seconds": t, "count": n, "ns_per_draw": t / Double(n) * 1e9,
               "checksum": checksum])
+    }
+
+    /// Raw Philox4x32 output in bulk: the floor under every sampler.
+    static func words(repeats: Int) {
+        let n = 10_000_000
+        var buffer = [UInt64](repeating: 0, count: n)
+        var rng = Philox4x32(seed: 1, path: [1])
+        let t = best(repeats) { buffer.withUnsafeMutableBufferPointer { rng.fill($0) } }
+        emit(["workload": "words", "impl": "swift", "seconds": t, "count": n, "ns_per_word": t / Double(n) * 1e9,
+              "checksum": buffer.reduce(0, ^)])
     }
 
     static func randomMatrix(_ rows: Int, _ columns: Int, path: UInt32) -> Matrix {

@@ -18,13 +18,40 @@ import Testing
         #expect(out == expected)
     }
 
-    @Test func streamEmitsBlocksInCounterOrderLowWordFirst() {
+    @Test func streamEmitsGroupsOfFourBlocksLowWordsFirst() {
         let key: (UInt32, UInt32) = (0xa409_3822, 0x299f_31d0)
-        var stream = Philox4x32(key: key, counterHigh: (0x1319_8a2e, 0x0370_7344), blockIndex: 0x85a3_08d3_243f_6a88)
-        // Block with counter (0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344) is the third KAT vector.
-        #expect(stream.nextUInt64() == 0x94fd_cceb_d16c_fe09)
-        #expect(stream.nextUInt64() == 0x2412_6ea1_5001_e420)
-        #expect(stream.blockIndex == 0x85a3_08d3_243f_6a89)
+        let high: (UInt32, UInt32) = (0x1319_8a2e, 0x0370_7344)
+        // Block 0x85a308d3243f6a88 (a multiple of 4) with these high words is the third KAT vector.
+        let firstBlock: UInt64 = 0x85a3_08d3_243f_6a88
+        var stream = Philox4x32(key: key, counterHigh: high, groupIndex: firstBlock / 4)
+        let words = (0..<8).map { _ in stream.nextUInt64() }
+        #expect(words[0] == 0x94fd_cceb_d16c_fe09)
+        #expect(words[4] == 0x2412_6ea1_5001_e420)
+        // The other lanes are the next three blocks, low words then high words.
+        for lane in 1..<4 {
+            let b = firstBlock + UInt64(lane)
+            let x = Philox4x32.block(counter: (UInt32(truncatingIfNeeded: b), UInt32(truncatingIfNeeded: b >> 32), high.0, high.1), key: key)
+            #expect(words[lane] == UInt64(x.0) | UInt64(x.1) << 32)
+            #expect(words[4 + lane] == UInt64(x.2) | UInt64(x.3) << 32)
+        }
+        #expect(stream.groupIndex == firstBlock / 4 + 1)
+    }
+
+    /// Bulk fill yields exactly the words of repeated nextUInt64(), from any starting offset, and
+    /// leaves the stream in the same state.
+    @Test(arguments: [0, 1, 3, 7, 8, 9, 100, 257])
+    func bulkFillEqualsRepeatedNext(count: Int) {
+        for offset in [0, 1, 5, 8] {
+            var a = Philox4x32(seed: 3, path: [9])
+            var b = a
+            for _ in 0..<offset { _ = a.nextUInt64(); _ = b.nextUInt64() }
+            var bulk = [UInt64](repeating: 0, count: count)
+            bulk.withUnsafeMutableBufferPointer { a.fill($0) }
+            let single = (0..<count).map { _ in b.nextUInt64() }
+            #expect(bulk == single)
+            #expect(a == b)
+            #expect(a.nextUInt64() == b.nextUInt64())
+        }
     }
 
     // Reference: numpy.random.SeedSequence(seed, spawn_key=key).generate_state(4, numpy.uint32), NumPy 2.4.
@@ -49,7 +76,7 @@ import Testing
 
     @Test func copyingAStreamForksIt() {
         var a = Philox4x32(seed: 1, path: [1])
-        _ = a.nextUInt64() // leave one value buffered
+        _ = a.nextUInt64() // leave seven values buffered
         var b = a
         #expect(a == b)
         for _ in 0..<7 { #expect(a.nextUInt64() == b.nextUInt64()) }

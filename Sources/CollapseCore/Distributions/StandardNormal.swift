@@ -155,27 +155,32 @@ public enum StandardNormal {
     public static func fill<R: RandomStream>(_ buffer: UnsafeMutableBufferPointer<Double>, using rng: inout R) {
         guard let out = buffer.baseAddress else { return }
         let count = buffer.count
-        // Work on a local copy of the stream so its state can live in registers; the rare slow
-        // path takes and returns it by value so the local's address never escapes.
-        var local = rng
-        defer { rng = local }
         let t = tables
-        t.k.withUnsafeBufferPointer { kTable in
-            t.w.withUnsafeBufferPointer { wTable in
-                guard let k = kTable.baseAddress, let w = wTable.baseAddress else { return }
-                for index in 0..<count {
-                    let bits = local.nextUInt64()
-                    let i = Int(truncatingIfNeeded: bits & 0xFF)
-                    let j = bits &>> 11
-                    if _fastPath(j < k[i]) {
-                        out[index] = applySign(Double(j) * w[i], bits)
-                    } else {
-                        let (x, advanced) = slowPath(firstWord: bits, stream: local)
-                        local = advanced
-                        out[index] = x
+        // Words come from the stream in chunks through a cursor that never reads ahead of what
+        // one-at-a-time draws would consume (see `WordCursor`), so the values and the stream's
+        // final state equal `count` calls to `next(using:)`. The rare slow path takes and returns
+        // the cursor by value so that its state can stay in registers.
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 256) { chunk in
+            var cursor = WordCursor(base: rng, chunk: chunk.baseAddress!, capacity: chunk.count)
+            t.k.withUnsafeBufferPointer { kTable in
+                t.w.withUnsafeBufferPointer { wTable in
+                    guard let k = kTable.baseAddress, let w = wTable.baseAddress else { return }
+                    for index in 0..<count {
+                        cursor.valuesRemaining = count &- index
+                        let bits = cursor.nextUInt64()
+                        let i = Int(truncatingIfNeeded: bits & 0xFF)
+                        let j = bits &>> 11
+                        if _fastPath(j < k[i]) {
+                            out[index] = applySign(Double(j) * w[i], bits)
+                        } else {
+                            let (x, advanced) = slowPath(firstWord: bits, stream: cursor)
+                            cursor = advanced
+                            out[index] = x
+                        }
                     }
                 }
             }
+            rng = cursor.base
         }
     }
 

@@ -11,9 +11,21 @@
 public protocol RandomStream {
     /// The next 64 uniformly distributed random bits.
     mutating func nextUInt64() -> UInt64
+
+    /// Fills `words` with the next `words.count` values of `nextUInt64()`, in order.
+    ///
+    /// Must produce exactly what repeated `nextUInt64()` calls would, and leave the stream in the
+    /// same state; a stream may implement it faster in bulk (`Philox4x32` does).
+    mutating func fill(_ words: UnsafeMutableBufferPointer<UInt64>)
 }
 
 extension RandomStream {
+    /// The default bulk fill: one `nextUInt64()` per word.
+    @inlinable
+    public mutating func fill(_ words: UnsafeMutableBufferPointer<UInt64>) {
+        for i in words.indices { words[i] = nextUInt64() }
+    }
+
     /// A uniform double in [0, 1) with 53 random bits: `(x >> 11) * 2^-53`.
     ///
     /// Every multiple of 2^-53 in [0, 1) is equally likely; 0 is possible, 1 is not.
