@@ -1,0 +1,82 @@
+import CollapseCore
+import Foundation
+import Testing
+@testable import CollapseModels
+
+/// The contract every model family must keep (STYLE.md's conformance suite):
+/// - settings survive a JSON round-trip;
+/// - fitting is a pure function of (settings, data, stream): the same stream gives the same fit;
+/// - a fitted model survives a JSON round-trip bit for bit;
+/// - `sample(count: k)` returns k rows, `sample(count: 0)` returns none;
+/// - log-densities of the model's own samples are finite (regular fits).
+struct Conformance<Model: GenerativeModel> {
+    let model: Model
+    let data: Model.Data
+    let rowCount: (Model.Data) -> Int
+
+    func check(_ label: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let decoder = JSONDecoder()
+
+        #expect(try decoder.decode(Model.self, from: encoder.encode(model)) == model, "\(label): settings round-trip", sourceLocation: sourceLocation)
+        try model.validate()
+
+        let start = Philox4x32(seed: modelTestSeed, path: [0xC0F, 1])
+        var rngA = start, rngB = start
+        let fitA = try model.fit(data, using: &rngA)
+        let fitB = try model.fit(data, using: &rngB)
+        let bytesA = try encoder.encode(fitA), bytesB = try encoder.encode(fitB)
+        #expect(bytesA == bytesB, "\(label): fitting twice with the same stream differs", sourceLocation: sourceLocation)
+        #expect(rngA == rngB, "\(label): fitting consumed the stream differently", sourceLocation: sourceLocation)
+
+        let decoded = try decoder.decode(Model.Fitted.self, from: bytesA)
+        #expect(try encoder.encode(decoded) == bytesA, "\(label): fitted model round-trip", sourceLocation: sourceLocation)
+
+        var rng = Philox4x32(seed: modelTestSeed, path: [0xC0F, 2])
+        for count in [0, 1, 7, 200] {
+            let s = fitA.sample(count: count, options: .plain, using: &rng)
+            #expect(rowCount(s) == count, "\(label): sample(count: \(count)) gave \(rowCount(s)) rows", sourceLocation: sourceLocation)
+            if fitA.degeneracy == nil {
+                let logs = fitA.logDensities(s)
+                #expect(logs.count == count, "\(label): one log-density per row", sourceLocation: sourceLocation)
+                #expect(logs.allSatisfy { $0.isFinite }, "\(label): non-finite log-density on own samples", sourceLocation: sourceLocation)
+            }
+        }
+        // The same stream state gives the same sample.
+        var r1 = Philox4x32(seed: modelTestSeed, path: [0xC0F, 3]), r2 = r1
+        let s1 = try encoder.encode(ShapeBox(fitA.logDensities(fitA.sample(count: 5, options: .plain, using: &r1))))
+        let s2 = try encoder.encode(ShapeBox(fitA.logDensities(fitA.sample(count: 5, options: .plain, using: &r2))))
+        #expect(s1 == s2, "\(label): sampling is not a function of the stream", sourceLocation: sourceLocation)
+    }
+}
+
+private struct ShapeBox: Encodable {
+    let values: [String]
+    init(_ xs: [Double]) { values = xs.map { String($0) } }
+}
+
+func gaussianRows(_ n: Int, dimension d: Int, path: UInt32) -> Matrix {
+    var rng = Philox4x32(seed: modelTestSeed, path: [0xC0F, path])
+    var m = Matrix(rows: n, columns: d)
+    m.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
+    return m
+}
+
+@Suite struct ConformanceTests {
+    @Test func gaussianConforms() throws {
+        for estimator in CovarianceEstimator.allCases {
+            try Conformance(model: GaussianModel(estimator: estimator), data: gaussianRows(50, dimension: 1, path: 10),
+                            rowCount: { $0.rows }).check("gaussian \(estimator)")
+        }
+    }
+
+    @Test func multivariateGaussianConforms() throws {
+        try Conformance(model: MultivariateGaussianModel(), data: gaussianRows(60, dimension: 4, path: 11),
+                        rowCount: { $0.rows }).check("mvn")
+        try Conformance(model: MultivariateGaussianModel(estimator: .unbiased, regularization: 1e-3),
+                        data: gaussianRows(3, dimension: 4, path: 12), rowCount: { $0.rows }).check("mvn regularised, M < d")
+        try Conformance(model: MultivariateGaussianModel(), data: gaussianRows(3, dimension: 4, path: 13),
+                        rowCount: { $0.rows }).check("mvn singular")
+    }
+}
