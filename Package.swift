@@ -39,7 +39,7 @@ let package = Package(
         // Release-mode micro-benchmarks driven by Scripts/bench/run (side by side with numpy).
         .executableTarget(
             name: "collapse-bench",
-            dependencies: ["CollapseCore", "COpenBLAS"],
+            dependencies: ["CollapseCore", "CollapseModels", "COpenBLAS"],
             path: "Sources/CollapseBench"
         ),
         .testTarget(

@@ -6,4 +6,6 @@
 #define COLLAPSE_COPENBLAS_SHIM_H
 #include <cblas.h>
 #include <lapacke.h>
+// glibc's mallopt, for CollapseCore's ProcessTuning (large sample buffers reused, not re-mmapped).
+#include <malloc.h>
 #endif

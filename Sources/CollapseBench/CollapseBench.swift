@@ -1,5 +1,6 @@
 import COpenBLAS
 import CollapseCore
+import CollapseModels
 import Foundation
 
 /// `collapse-bench WORKLOAD [--repeats N]`: one timed workload per process, printed as one JSON
@@ -10,11 +11,15 @@ import Foundation
 /// - `gemm`: C = A B for n = 1000 through `Matrix.gemm` and through a direct `cblas_dgemm`.
 /// - `syrk`: AᵀA for a 4000 × 1000 A through `Matrix.gram` and a direct `cblas_dsyrk`, plus
 ///   the full centred `covariance()` (centring + syrk).
+/// - `mvn`: one generation of the `mvn` model at d = 256, M = 25600: fit (mean + covariance by
+///   dsyrk) and sample M rows (Cholesky colouring by dtrmm), timed against the bound set by the
+///   measured dgemm rate for the same flops.
 /// Each timing is the best of `--repeats` runs inside the process (default 5); BLAS runs with the
 /// thread count in `OPENBLAS_NUM_THREADS` (the runner sets 1).
 @main
 struct CollapseBench {
     static func main() {
+        ProcessTuning.keepLargeAllocationsInHeap()
         var args = Array(CommandLine.arguments.dropFirst())
         var repeats = 5
         if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(args[i + 1]) {
@@ -22,16 +27,17 @@ struct CollapseBench {
             args.removeSubrange(i...(i + 1))
         }
         guard let workload = args.first else {
-            FileHandle.standardError.write("usage: collapse-bench normal|gemm|syrk [--repeats N]\n".data(using: .utf8)!)
+            FileHandle.standardError.write("usage: collapse-bench normal|words|gemm|syrk|mvn [--repeats N]\n".data(using: .utf8)!)
             exit(2)
         }
         switch workload {
         case "normal": normal(repeats: repeats)
         case "words": words(repeats: repeats)
+        case "mvn": mvn(repeats: repeats)
         case "gemm": gemm(repeats: repeats)
         case "syrk": syrk(repeats: repeats)
         default:
-            FileHandle.standardError.write("collapse-bench: unknown workload '\(workload)' (normal, gemm, syrk)\n".data(using: .utf8)!)
+            FileHandle.standardError.write("collapse-bench: unknown workload '\(workload)' (normal, words, gemm, syrk, mvn)\n".data(using: .utf8)!)
             exit(2)
         }
     }
@@ -70,6 +76,38 @@ struct CollapseBench {
         let t = best(repeats) { buffer.withUnsafeMutableBufferPointer { rng.fill($0) } }
         emit(["workload": "words", "impl": "swift", "seconds": t, "count": n, "ns_per_word": t / Double(n) * 1e9,
               "checksum": buffer.reduce(0, ^)])
+    }
+
+    static func mvn(repeats: Int) {
+        let d = 256, m = 25_600
+        let data = randomMatrix(m, d, path: 4)
+        let model = MultivariateGaussianModel()
+        var rng = Philox4x32(seed: 5, path: [5])
+        var checksum = 0.0
+        let t = best(repeats) {
+            let fit = try! model.fit(data, using: &rng)
+            let sample = fit.sample(count: m, options: .plain, using: &rng)
+            checksum += sample.storage[0]
+        }
+        let tCov = best(repeats) { checksum += data.covariance(ddof: 0).covariance.storage[0] }
+        let fitted = try! model.fit(data, using: &rng)
+        let tSample = best(repeats) { checksum += fitted.sample(count: m, options: .plain, using: &rng).storage[0] }
+        var z = Matrix(rows: m, columns: d)
+        let tNormals = best(repeats) { z.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) } }
+        let chol = try! Cholesky(fitted.covariance)
+        let tColour = best(repeats) { chol.colourRows(&z) }
+        let tGram = best(repeats) { checksum += data.gram().storage[0] }
+        emit(["workload": "mvn-parts", "impl": "swift", "covariance": tCov, "gram": tGram, "sample": tSample, "normals": tNormals, "trmm": tColour])
+        // syrk for the covariance (M d (d+1)) + trmm for the colouring (M d²); O(M d) work aside.
+        let flops = Double(m) * Double(d) * Double(d + 1) + Double(m) * Double(d) * Double(d)
+        // The machine's dgemm rate at a comparable shape, measured now: (M x d) times (d x d).
+        let a = randomMatrix(m, d, path: 6), b = randomMatrix(d, d, path: 7)
+        var c = Matrix(rows: m, columns: d)
+        let gemmSeconds = best(repeats) { Matrix.gemm(a, .none, b, .none, into: &c) }
+        let peak = 2 * Double(m) * Double(d) * Double(d) / gemmSeconds
+        emit(["workload": "mvn", "impl": "swift", "seconds": t, "gflops": flops / t * 1e-9, "d": d, "m": m,
+              "dgemm_gflops": peak * 1e-9, "bound_seconds": flops / peak, "fraction_of_bound": flops / peak / t,
+              "blas_threads": BLAS.threadCount, "checksum": checksum])
     }
 
     static func randomMatrix(_ rows: Int, _ columns: Int, path: UInt32) -> Matrix {

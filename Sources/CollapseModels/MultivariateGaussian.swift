@@ -100,9 +100,8 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
     public func sample<R: RandomStream>(count: Int, options: SamplingOptions, using rng: inout R) -> Matrix {
         precondition(count >= 0, "sample count must be non-negative, got \(count)")
         let d = dimension
-        var z = Matrix(rows: count, columns: d)
-        if z.isEmpty { return z }
-        z.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
+        if count == 0 || d == 0 { return Matrix(rows: count, columns: d) }
+        var z = Matrix(rows: count, columns: d) { StandardNormal.fill($0, using: &rng) }
         let tau = options.temperature
         if let c = options.truncation {
             let limit = (c / tau) * (c / tau)
@@ -117,21 +116,17 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
                 }
             }
         }
-        var x: Matrix
         if factorIsLowerTriangular {
-            x = z
             if degeneracy == .zeroVariance {
-                x.storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                z.storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             } else {
-                Cholesky(uncheckedLower: samplingFactor).colourRows(&x)
+                Cholesky(uncheckedLower: samplingFactor).colourRows(&z)
             }
         } else {
-            x = Matrix.product(z, .none, samplingFactor, .transpose)
+            z = Matrix.product(z, .none, samplingFactor, .transpose)
         }
-        x.storage.withUnsafeMutableBufferPointer { p in
-            for i in 0..<count { for j in 0..<d { p[i * d + j] = mean[j] + tau * p[i * d + j] } }
-        }
-        return x
+        z.addRowVector(mean, scalingRowsBy: tau)
+        return z
     }
 
     /// Gaussian log-density of each row; -inf for every row when the covariance is singular

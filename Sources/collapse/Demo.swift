@@ -34,6 +34,7 @@ struct Demo: ParsableCommand {
     static let modelSample = StreamPurpose(rawValue: 3)
 
     func run() {
+        ProcessTuning.keepLargeAllocationsInHeap()
         let g = generations, m = samples
         let ddof = estimator == .mle ? 0 : 1
         var sum = [Double](repeating: 0, count: g + 1)

@@ -154,6 +154,39 @@ import Foundation
         #expect(constant.covariance().covariance == Matrix(rows: 2, columns: 2))
     }
 
+    /// Rows are centred in cache-sized blocks (2048 rows at d = 64): several blocks must give the
+    /// plain two-pass covariance, computed here element by element.
+    @Test func blockedCovarianceMatchesNaiveTwoPass() {
+        let n = 5000, d = 64
+        var rng = Philox4x32(seed: testSeed, path: [0x11])
+        let x = Matrix(rows: n, columns: d) { StandardNormal.fill($0, using: &rng) }
+        let (mean, cov) = x.covariance(ddof: 1)
+        var worst = 0.0
+        for a in 0..<d {
+            let ma = (0..<n).reduce(0.0) { $0 + x[$1, a] } / Double(n)
+            #expect(abs(ma - mean[a]) < 1e-15)
+            for b in 0...a {
+                let mb = (0..<n).reduce(0.0) { $0 + x[$1, b] } / Double(n)
+                var s = 0.0
+                for i in 0..<n { s += (x[i, a] - ma) * (x[i, b] - mb) }
+                worst = max(worst, abs(s / Double(n - 1) - cov[a, b]))
+            }
+        }
+        // Entries are O(1) sums of 5000 products: rounding differences stay below ~n ε.
+        #expect(worst < 1e-12, "largest difference \(worst)")
+        #expect(cov == cov.transposed())
+    }
+
+    @Test func matrixDecodingChecksTheShape() throws {
+        let good = try JSONDecoder().decode(Matrix.self, from: Data(#"{"rows":1,"columns":2,"storage":[1,2]}"#.utf8))
+        #expect(good == Matrix([[1, 2]]))
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(Matrix.self, from: Data(#"{"rows":2,"columns":2,"storage":[1,2]}"#.utf8))
+        }
+        let roundTrip = try JSONDecoder().decode(Matrix.self, from: JSONEncoder().encode(a))
+        #expect(roundTrip == a)
+    }
+
     @Test func blasReportsVendorAndThreads() {
         #expect(BLAS.vendor.name == "OpenBLAS")
         #expect(BLAS.configuration.hasPrefix("OpenBLAS"))

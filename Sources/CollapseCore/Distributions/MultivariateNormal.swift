@@ -33,14 +33,10 @@ public struct MultivariateNormal: Sendable, Equatable {
     /// - Complexity: count · d normals plus count · d² flops.
     public func sample<R: RandomStream>(count: Int, using rng: inout R) -> Matrix {
         precondition(count >= 0, "sample count must be non-negative, got \(count)")
-        var x = Matrix(rows: count, columns: dimension)
-        if x.isEmpty { return x }
-        x.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
+        if count == 0 || dimension == 0 { return Matrix(rows: count, columns: dimension) }
+        var x = Matrix(rows: count, columns: dimension) { StandardNormal.fill($0, using: &rng) }
         factor.colourRows(&x)
-        let d = dimension
-        x.storage.withUnsafeMutableBufferPointer { p in
-            for i in 0..<count { for j in 0..<d { p[i * d + j] += mean[j] } }
-        }
+        x.addRowVector(mean)
         return x
     }
 

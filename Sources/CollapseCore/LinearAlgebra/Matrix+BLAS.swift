@@ -205,3 +205,12 @@ enum TriangularBLAS {
                     Int32(n), t, Int32(n), x, 1)
     }
 }
+
+/// Raw Gram accumulation for blocked algorithms (the covariance).
+enum GramBLAS {
+    /// `G <- G + Aᵀ A` on the lower triangle of the d × d row-major `g`, A rows × d row-major (dsyrk, beta 1).
+    static func accumulate(_ a: UnsafePointer<Double>, rows: Int, columns d: Int, into g: UnsafeMutablePointer<Double>) {
+        if rows == 0 || d == 0 { return }
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, Int32(d), Int32(rows), 1, a, Int32(d), 1, g, Int32(d))
+    }
+}

@@ -7,14 +7,26 @@
 /// Shape mismatches are programmer errors and stop with a `precondition` that prints both shapes.
 /// BLAS- and LAPACK-backed operations live in `Matrix+BLAS.swift`, `Cholesky.swift`,
 /// `SymmetricEigen.swift` and `LeastSquares.swift`.
-public struct Matrix: Sendable, Equatable, Hashable, Codable {
-    public private(set) var rows: Int
-    public private(set) var columns: Int
+public struct Matrix: Sendable, Equatable, Hashable {
+    public let rows: Int
+    public let columns: Int
+    @usableFromInline var elements: [Double]
+
     /// Row-major elements; `storage.count == rows * columns` always holds.
+    ///
+    /// Mutating it in place (`m.storage[k] = x`, `m.storage.withUnsafeMutableBufferPointer`) works
+    /// on the matrix's own buffer without a copy; changing its length stops with a precondition.
     public var storage: [Double] {
-        didSet {
-            precondition(storage.count == rows * columns,
-                         "Matrix storage must keep \(rows) x \(columns) = \(rows * columns) elements, got \(storage.count)")
+        get { elements }
+        _modify {
+            yield &elements
+            precondition(elements.count == rows * columns,
+                         "Matrix storage must keep \(rows) x \(columns) = \(rows * columns) elements, got \(elements.count)")
+        }
+        set {
+            precondition(newValue.count == rows * columns,
+                         "Matrix storage must keep \(rows) x \(columns) = \(rows * columns) elements, got \(newValue.count)")
+            elements = newValue
         }
     }
 
@@ -23,7 +35,7 @@ public struct Matrix: Sendable, Equatable, Hashable, Codable {
         precondition(rows >= 0 && columns >= 0, "Matrix shape must be non-negative, got \(rows) x \(columns)")
         self.rows = rows
         self.columns = columns
-        self.storage = [Double](repeating: value, count: rows * columns)
+        self.elements = [Double](repeating: value, count: rows * columns)
     }
 
     /// A matrix over existing row-major storage.
@@ -35,7 +47,21 @@ public struct Matrix: Sendable, Equatable, Hashable, Codable {
                      "Matrix \(rows) x \(columns) needs \(rows * columns) elements, got \(storage.count)")
         self.rows = rows
         self.columns = columns
-        self.storage = storage
+        self.elements = storage
+    }
+
+    /// A `rows` × `columns` matrix whose elements `body` writes, without zero-filling first.
+    ///
+    /// `body` must initialise every element of the buffer it is given (row-major).
+    @inlinable
+    public init(rows: Int, columns: Int, initializingWith body: (UnsafeMutableBufferPointer<Double>) throws -> Void) rethrows {
+        precondition(rows >= 0 && columns >= 0, "Matrix shape must be non-negative, got \(rows) x \(columns)")
+        self.rows = rows
+        self.columns = columns
+        self.elements = try [Double](unsafeUninitializedCapacity: rows * columns) { buffer, initialized in
+            try body(buffer)
+            initialized = rows * columns
+        }
     }
 
     /// A matrix from an array of equally long rows. `[]` gives the 0 × 0 matrix.
@@ -174,6 +200,31 @@ public struct Matrix: Sendable, Equatable, Hashable, Codable {
     public func maxAbsoluteDifference(to other: Matrix) -> Double {
         guard rows == other.rows && columns == other.columns else { return .infinity }
         return zip(storage, other.storage).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
+    }
+}
+
+extension Matrix: Codable {
+    private enum CodingKeys: String, CodingKey { case rows, columns, storage }
+
+    /// Decodes `{"rows": r, "columns": c, "storage": [...]}`, checking that the shape and the
+    /// element count agree.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let rows = try c.decode(Int.self, forKey: .rows)
+        let columns = try c.decode(Int.self, forKey: .columns)
+        let storage = try c.decode([Double].self, forKey: .storage)
+        guard rows >= 0, columns >= 0, storage.count == rows * columns else {
+            throw DecodingError.dataCorruptedError(forKey: .storage, in: c,
+                debugDescription: "a \(rows) x \(columns) matrix needs \(max(0, rows * columns)) elements, got \(storage.count)")
+        }
+        self.init(rows: rows, columns: columns, storage: storage)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(rows, forKey: .rows)
+        try c.encode(columns, forKey: .columns)
+        try c.encode(elements, forKey: .storage)
     }
 }
 
