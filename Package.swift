@@ -7,10 +7,12 @@ let package = Package(
     products: [
         .library(name: "CollapseCore", targets: ["CollapseCore"]),
         .library(name: "CollapseModels", targets: ["CollapseModels"]),
+        .library(name: "CollapseRunner", targets: ["CollapseRunner"]),
         .executable(name: "collapse", targets: ["collapse"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Debian's libopenblas-dev (cblas) and liblapacke-dev (LAPACKE); see Scripts/setup.sh.
@@ -28,11 +30,16 @@ let package = Package(
             name: "CollapseModels",
             dependencies: ["CollapseCore"]
         ),
+        .target(
+            name: "CollapseRunner",
+            dependencies: ["CollapseCore", "CollapseModels", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "collapse",
             dependencies: [
                 "CollapseCore",
                 "CollapseModels",
+                "CollapseRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,6 +56,10 @@ let package = Package(
         .testTarget(
             name: "CollapseModelsTests",
             dependencies: ["CollapseModels", "CollapseCore"]
+        ),
+        .testTarget(
+            name: "CollapseRunnerTests",
+            dependencies: ["CollapseRunner", "CollapseModels", "CollapseCore"]
         ),
     ],
     swiftLanguageModes: [.v6]

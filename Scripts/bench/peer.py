@@ -1,6 +1,6 @@
 """numpy peers of the collapse-bench workloads: the same work, written the way a researcher would.
 
-Usage: python peer.py normal|gemm|syrk [--repeats N]. Prints one JSON object per line, like
+Usage: python peer.py normal|gemm|syrk|mvn [--repeats N]. Prints one JSON object per line, like
 collapse-bench. Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 (Scripts/bench/run does).
 """
 import argparse
@@ -52,9 +52,26 @@ def syrk(repeats):
     emit(workload="covariance", impl="numpy", seconds=tc, gflops=flops / tc * 1e-9, rows=rows, d=d)
 
 
+def mvn(repeats):
+    d, m = 256, 25_600
+    rng = np.random.Generator(np.random.PCG64(4))
+    data = rng.standard_normal((m, d))
+
+    def generation():
+        mu = data.mean(axis=0)
+        centred = data - mu
+        cov = centred.T @ centred / m
+        chol = np.linalg.cholesky(cov)
+        return rng.standard_normal((m, d)) @ chol.T + mu
+
+    t = best(repeats, generation)
+    flops = m * d * (d + 1) + m * d * d
+    emit(workload="mvn", impl="numpy", seconds=t, gflops=flops / t * 1e-9, d=d, m=m)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("workload", choices=["normal", "gemm", "syrk"])
+    parser.add_argument("workload", choices=["normal", "gemm", "syrk", "mvn"])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    {"normal": normal, "gemm": gemm, "syrk": syrk}[args.workload](args.repeats)
+    {"normal": normal, "gemm": gemm, "syrk": syrk, "mvn": mvn}[args.workload](args.repeats)
