@@ -31,14 +31,19 @@ let package = Package(
             dependencies: ["CollapseCore"]
         ),
         .target(
+            name: "CollapseMetrics",
+            dependencies: ["CollapseCore", "CollapseModels"]
+        ),
+        .target(
             name: "CollapseRunner",
-            dependencies: ["CollapseCore", "CollapseModels", .product(name: "Yams", package: "Yams")]
+            dependencies: ["CollapseCore", "CollapseModels", "CollapseMetrics", .product(name: "Yams", package: "Yams")]
         ),
         .executableTarget(
             name: "collapse",
             dependencies: [
                 "CollapseCore",
                 "CollapseModels",
+                "CollapseMetrics",
                 "CollapseRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -59,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CollapseRunnerTests",
-            dependencies: ["CollapseRunner", "CollapseModels", "CollapseCore"]
+            dependencies: ["CollapseRunner", "CollapseMetrics", "CollapseModels", "CollapseCore"]
         ),
     ],
     swiftLanguageModes: [.v6]

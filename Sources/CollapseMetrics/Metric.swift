@@ -1,0 +1,161 @@
+import CollapseCore
+import CollapseModels
+
+/// A measurement of one generation of one chain: a number per (chain, generation), with a
+/// written definition in docs/METRICS.md, a unit and a direction.
+///
+/// Metrics are values registered once in `MetricRegistry`; the runner asks each for a number
+/// given a `MetricContext`. A metric that draws random numbers uses `context.stream(for:)` with
+/// its own purpose, so adding it changes no other number.
+public protocol Metric: Sendable {
+    /// The config/CSV name, e.g. `variance`.
+    var name: String { get }
+    /// One line for `collapse list`.
+    var summary: String { get }
+    /// Unit of the value, e.g. "data units²", "nats", "probability", "ratio".
+    var unit: String { get }
+    /// What a larger value means for the model, relative to reality.
+    var direction: MetricDirection { get }
+    /// Why this metric cannot be measured in experiments with these facts, or nil if it can.
+    func problem(with facts: ExperimentFacts) -> String?
+    /// The value for one generation. Return `.nan` only when the quantity is genuinely undefined
+    /// (the docs say when); ±inf is a legitimate value (e.g. nll of a collapsed model).
+    func evaluate(_ context: MetricContext) -> Double
+    /// The exact expected value at `generation` where a closed form exists (docs/THEORY.md), else nil.
+    func theory(_ facts: ExperimentFacts, generation: Int) -> Double?
+}
+
+extension Metric {
+    public func theory(_ facts: ExperimentFacts, generation: Int) -> Double? { nil }
+}
+
+public enum MetricDirection: String, Sendable, Codable {
+    case higherIsWorse = "higher = worse"
+    case lowerIsWorse = "lower = worse"
+    case towardReality = "distance from the real value = worse"
+    case descriptive = "descriptive"
+}
+
+/// What metrics may know about an experiment variant, independent of the runner's config types.
+public struct ExperimentFacts: Sendable, Equatable {
+    public enum DataKind: String, Sendable { case continuous, categorical, regression }
+    public var modelKind: String
+    public var dataKind: DataKind
+    /// Feature dimension d (1 for 1-D and categorical).
+    public var dimension: Int
+    /// Rows per training set, M.
+    public var samples: Int
+    public var generations: Int
+    /// `replace`, `accumulate`, `accumulate-subsample`, `mix`, `fresh`.
+    public var regime: String
+    public var realFraction: Double
+    /// `mle` or `unbiased` for gaussian/mvn; nil otherwise.
+    public var estimator: String?
+    public var temperature: Double
+    public var truncation: Double?
+    /// The real source is a known distribution (not a dataset).
+    public var knownDistribution: Bool
+    /// The real source is Gaussian (gaussian or mvn), so Gaussian closed forms describe reality.
+    public var gaussianReality: Bool
+    /// Class labels exist (class-conditional model).
+    public var hasLabels: Bool
+    /// For linear regression: label noise known to the model (theory setting) and fixed design.
+    public var knownNoise: Bool
+    public var fixedDesign: Bool
+    public var regularization: Double
+    /// tr(Sigma_real) for a known distribution (sigma_0² in 1-D), for theory values.
+    public var realTrace: Double?
+
+    public init(modelKind: String, dataKind: DataKind, dimension: Int, samples: Int, generations: Int, regime: String,
+                realFraction: Double, estimator: String?, temperature: Double, truncation: Double?, knownDistribution: Bool,
+                gaussianReality: Bool, hasLabels: Bool, knownNoise: Bool = false, fixedDesign: Bool = true, regularization: Double = 0, realTrace: Double? = nil) {
+        self.modelKind = modelKind
+        self.dataKind = dataKind
+        self.dimension = dimension
+        self.samples = samples
+        self.generations = generations
+        self.regime = regime
+        self.realFraction = realFraction
+        self.estimator = estimator
+        self.temperature = temperature
+        self.truncation = truncation
+        self.knownDistribution = knownDistribution
+        self.gaussianReality = gaussianReality
+        self.hasLabels = hasLabels
+        self.knownNoise = knownNoise
+        self.fixedDesign = fixedDesign
+        self.regularization = regularization
+        self.realTrace = realTrace
+    }
+}
+
+/// The real distribution's parameters ("reality"): exact for a known distribution, the full
+/// dataset's estimates for a dataset source.
+public struct RealTruth: Sendable {
+    /// Mean vector and covariance matrix (d × d); for categorical, unused (empty).
+    public var mean: [Double]
+    public var covariance: Matrix
+    /// 1-D: the real 1 % and 99 % quantiles (the central 98 % region of `tail_mass`).
+    public var centralQuantiles: (low: Double, high: Double)?
+    /// d > 1: the squared Mahalanobis radius of the real 98 % ellipsoid (chi²_d 0.98 quantile for
+    /// Gaussian reality; the empirical 98 % quantile for a dataset).
+    public var tailRadiusSquared: Double?
+    /// Categorical: the real symbol probabilities.
+    public var probabilities: [Double]?
+    /// Regression: the true coefficients and noise standard deviation.
+    public var coefficients: [Double]?
+    public var noiseStd: Double?
+    /// Mass of the originally smallest component/class (for `minority_share`), with its index.
+    public var minority: (index: Int, share: Double)?
+    /// The real CDF for 1-D sources (for tail masses of non-Gaussian models), if known.
+    public var cdf: (@Sendable (Double) -> Double)?
+
+    public init(mean: [Double], covariance: Matrix) {
+        self.mean = mean
+        self.covariance = covariance
+    }
+}
+
+/// Where the rows of one generation's training set came from.
+public struct Provenance: Sendable, Equatable {
+    /// Rows per origin: -1 = real data, g >= 0 = samples of the model fitted at generation g.
+    public var rowsByOrigin: [Int: Int]
+
+    public init(rowsByOrigin: [Int: Int]) { self.rowsByOrigin = rowsByOrigin }
+
+    public var total: Int { rowsByOrigin.values.reduce(0, +) }
+    public var realRows: Int { rowsByOrigin[-1] ?? 0 }
+}
+
+/// Everything a metric may look at for one generation of one chain.
+public struct MetricContext {
+    public var facts: ExperimentFacts
+    public var generation: Int
+    /// The model fitted at this generation (cast to the family's fitted type or a capability).
+    public var fitted: any FittedModel
+    /// The training set the model was fitted on (Matrix, TokenCounts, RegressionData, ...).
+    public var trainingData: Any
+    public var provenance: Provenance
+    /// The generation's synthetic sample (the model's rows that feed the next training set).
+    public var samples: Any?
+    /// The real holdout (same data type as the training set), never trained on.
+    public var holdout: Any
+    public var truth: RealTruth
+    /// A fresh stream for a metric's own purpose at this (variant, replicate, generation).
+    public var stream: @Sendable (StreamPurpose) -> Philox4x32
+
+    public init(facts: ExperimentFacts, generation: Int, fitted: any FittedModel, trainingData: Any, provenance: Provenance,
+                samples: Any?, holdout: Any, truth: RealTruth, stream: @escaping @Sendable (StreamPurpose) -> Philox4x32) {
+        self.facts = facts
+        self.generation = generation
+        self.fitted = fitted
+        self.trainingData = trainingData
+        self.provenance = provenance
+        self.samples = samples
+        self.holdout = holdout
+        self.truth = truth
+        self.stream = stream
+    }
+
+    public func stream(for purpose: StreamPurpose) -> Philox4x32 { stream(purpose) }
+}

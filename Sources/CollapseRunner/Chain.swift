@@ -1,0 +1,145 @@
+import CollapseCore
+import CollapseMetrics
+import CollapseModels
+
+/// One recorded observation of a chain: (generation, metric index, value). Metric index
+/// `metrics.count` is the `degenerate` status row.
+public struct ChainRow: Sendable, Equatable {
+    public var generation: Int
+    public var metric: Int
+    public var value: Double
+}
+
+/// A training set with the origin of its rows: -1 for real data, g for samples of the model
+/// fitted at generation g.
+struct Segments<Data: TrainingData> {
+    var parts: [(origin: Int, data: Data)]
+
+    var provenance: Provenance {
+        var counts: [Int: Int] = [:]
+        for p in parts { counts[p.origin, default: 0] += p.data.rowCount }
+        return Provenance(rowsByOrigin: counts)
+    }
+
+    var rowCount: Int { parts.reduce(0) { $0 + $1.data.rowCount } }
+
+    func joined() -> Data { Data.concatenate(parts.map(\.data)) }
+
+    /// `k` rows drawn uniformly without replacement from all segments, keeping provenance:
+    /// the row indices are drawn over the concatenation, then split back by segment.
+    func subsample<R: RandomStream>(_ k: Int, using rng: inout R) -> Segments {
+        let total = rowCount
+        let chosen = sampleIndices(k, of: total, using: &rng).sorted()
+        var out: [(origin: Int, data: Data)] = []
+        var start = 0, cursor = 0
+        for p in parts {
+            let n = p.data.rowCount
+            var local: [Int] = []
+            while cursor < chosen.count && chosen[cursor] < start + n {
+                local.append(chosen[cursor] - start)
+                cursor += 1
+            }
+            if !local.isEmpty { out.append((p.origin, p.data.selecting(local))) }
+            start += n
+        }
+        return Segments(parts: out)
+    }
+}
+
+extension TrainingData {
+    /// The rows at `indices` (ascending), via contiguous runs.
+    func selecting(_ indices: [Int]) -> Self {
+        var runs: [Self] = []
+        var i = 0
+        while i < indices.count {
+            var j = i
+            while j + 1 < indices.count && indices[j + 1] == indices[j] + 1 { j += 1 }
+            runs.append(rows(from: indices[i], count: j - i + 1))
+            i = j + 1
+        }
+        return Self.concatenate(runs)
+    }
+}
+
+/// Runs one chain — generation 0 fitted on real data, then G refits under the regime — and
+/// returns its recorded rows in (generation, metric) order.
+struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data == World.Data {
+    let model: Model
+    let world: World
+    let config: ExperimentConfig
+    let facts: ExperimentFacts
+    let metrics: [any Metric]
+    let needsSamplesAtLastGeneration: Bool
+
+    func run(variant: Int, replicate: Int) -> [ChainRow] {
+        let seed = config.seed
+        func stream(_ generation: Int, _ purpose: StreamPurpose) -> Philox4x32 {
+            Philox4x32(seed: seed, id: StreamID(variant: variant, replicate: replicate, generation: generation, purpose: purpose))
+        }
+        let m = config.samples
+        let realCount = Int((config.regime.realFraction * Double(m)).rounded())
+        let reality = world.chainReality(variant: variant, replicate: replicate, seed: seed, samples: m, holdout: config.real.holdout)
+        var training = Segments<Model.Data>(parts: [(-1, reality.training)])
+        var pool = training // accumulate-subsample's ever-growing pool
+        var rows: [ChainRow] = []
+        rows.reserveCapacity((config.generations / config.recordEvery + 2) * (metrics.count + 1))
+        let statusIndex = metrics.count
+
+        for g in 0...config.generations {
+            let data = training.joined()
+            var fitRng = stream(g, .fit)
+            let fitted: Model.Fitted
+            do {
+                fitted = try model.fit(data, using: &fitRng)
+            } catch {
+                // No model can be formed: the chain ends here; its remaining recorded generations
+                // say so (metrics undefined, status degenerate).
+                for later in g...config.generations where config.records(generation: later) {
+                    for k in 0..<metrics.count { rows.append(ChainRow(generation: later, metric: k, value: .nan)) }
+                    rows.append(ChainRow(generation: later, metric: statusIndex, value: 1))
+                }
+                return rows
+            }
+            let last = g == config.generations
+            let synthetic = config.regime.kind == .mix || config.regime.kind == .fresh ? m - realCount : m
+            var sample: Model.Data?
+            if !last || needsSamplesAtLastGeneration {
+                var sampleRng = stream(g, .modelSample)
+                sample = fitted.sample(count: synthetic, options: config.sampling, using: &sampleRng)
+            }
+            if config.records(generation: g) {
+                let context = MetricContext(
+                    facts: facts, generation: g, fitted: fitted, trainingData: data, provenance: training.provenance,
+                    samples: sample, holdout: reality.holdout, truth: world.truth,
+                    stream: { purpose in
+                        Philox4x32(seed: seed, id: StreamID(variant: variant, replicate: replicate, generation: g, purpose: purpose))
+                    })
+                for (k, metric) in metrics.enumerated() {
+                    rows.append(ChainRow(generation: g, metric: k, value: metric.evaluate(context)))
+                }
+                rows.append(ChainRow(generation: g, metric: statusIndex, value: fitted.degeneracy == nil ? 0 : 1))
+            }
+            if last { break }
+            let newRows = sample!
+            var regimeRng = stream(g, .regime)
+            switch config.regime.kind {
+            case .replace:
+                training = Segments(parts: [(g, newRows)])
+            case .accumulate:
+                training.parts.append((g, newRows))
+            case .accumulateSubsample:
+                pool.parts.append((g, newRows))
+                training = pool.subsample(m, using: &regimeRng)
+            case .mix:
+                let real = Segments(parts: [(-1, reality.training)]).subsample(realCount, using: &regimeRng)
+                training = Segments(parts: real.parts + [(g, newRows)])
+            case .fresh:
+                var parts: [(origin: Int, data: Model.Data)] = []
+                if realCount > 0 { parts.append((-1, reality.fresh(realCount, g))) }
+                parts.append((g, newRows))
+                training = Segments(parts: parts)
+            }
+        }
+        return rows
+    }
+}

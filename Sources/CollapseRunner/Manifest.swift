@@ -1,0 +1,122 @@
+import CollapseCore
+import Foundation
+
+/// manifest.json: everything needed to rerun an experiment and get identical metrics.csv bytes,
+/// plus a datasheet describing the data (Gebru et al., "Datasheets for Datasets").
+struct Manifest {
+    let experiment: Experiment
+    let identity: RunIdentity
+    let threads: Int
+    let seconds: Double
+    let rows: Int
+    let chains: Int
+    let resumedFromChain: Int
+
+    func json() throws(RunError) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do { return try encoder.encode(Document(self)) + Data("\n".utf8) } catch {
+            throw RunError.io("cannot encode manifest.json: \(error)")
+        }
+    }
+
+    struct Document: Encodable {
+        struct Tool: Encodable {
+            let name = "model-collapse"
+            let version = ToolVersion.string
+            /// `git rev-parse HEAD` of the repository holding the config file, when it is one.
+            let configRepositoryCommit: String?
+        }
+        struct ConfigFile: Encodable { let path: String; let sha256: String; let text: String }
+        struct VariantEntry: Encodable {
+            let index: Int
+            let parameters: [String: ConfigValue]
+            let chains: Int
+            let config: ExperimentConfig
+        }
+        struct Run: Encodable {
+            let threads: Int
+            let shard: String?
+            let chains: Int
+            let resumedFromChain: Int
+            let rows: Int
+            let seconds: Double
+            let finishedAt: String
+            let blas: [String: String]
+            let randomStreams = "Philox4x32-10 keyed by SeedSequence(seed, [variant, replicate, generation, purpose]); see docs/RANDOM_STREAMS.md"
+        }
+        struct Datasheet: Encodable {
+            let realData: String
+            let model: String
+            let syntheticData: String
+            let labelling: String
+            let intendedUse: String
+        }
+        let tool: Tool
+        let config: ConfigFile
+        let seed: UInt64
+        let sweptKeys: [String]
+        let variants: [VariantEntry]
+        let run: Run
+        let datasheet: Datasheet
+        let files: [String: String]
+
+        init(_ m: Manifest) {
+            let e = m.experiment
+            tool = Tool(configRepositoryCommit: Self.gitCommit(near: e.configPath))
+            config = ConfigFile(path: e.configPath, sha256: e.configSHA256, text: e.configText)
+            seed = e.variants.first?.config.seed ?? 0
+            sweptKeys = e.sweptKeys
+            variants = e.variants.map { v in
+                VariantEntry(index: v.index, parameters: Dictionary(v.parameters.map { ($0.keyPath, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                             chains: v.config.replicates, config: v.config)
+            }
+            let formatter = ISO8601DateFormatter()
+            run = Run(threads: m.threads, shard: m.identity.shard, chains: m.chains, resumedFromChain: m.resumedFromChain,
+                      rows: m.rows, seconds: m.seconds, finishedAt: formatter.string(from: Date()),
+                      blas: ["configuration": BLAS.configuration, "core": BLAS.coreName, "threads_per_chain": "1"])
+            let first = e.variants.first?.config
+            datasheet = Datasheet(
+                realData: first.map { Self.describeReal($0) } ?? "",
+                model: first.map { "model.kind \($0.model.kind)\($0.model.classConditional ? " (class-conditional)" : ""), refitted every generation" } ?? "",
+                syntheticData: first.map { c in
+                    "generation n+1 trains on rows composed by regime \(c.regime.kind.rawValue) (real_fraction \(CSVNumber.format(c.regime.realFraction))) from M = \(c.samples) rows; samples drawn with temperature \(CSVNumber.format(c.sampling.temperature))\(c.sampling.truncation.map { ", truncated at \(CSVNumber.format($0)) standard deviations" } ?? "")\(c.sampling.topK.map { ", top-k \($0)" } ?? "")"
+                } ?? "",
+                labelling: "every training row's origin (real, or the generation of the model that produced it) is tracked; metrics real_fraction_train and synthetic_depth report it, and exported samples carry an origin column",
+                intendedUse: "research on model collapse (recursive training on synthetic data): comparing data regimes and real-data mixing ratios. Synthetic rows are not real observations and must not be used as such."
+            )
+            files = ["metrics.csv": "tidy long format: variant, swept keys, replicate, generation, metric, value",
+                     "summary.csv": "per variant x generation x metric over replicates: n, mean, std, 95% CI of the mean, median, q05, q95, theory"]
+        }
+
+        static func describeReal(_ c: ExperimentConfig) -> String {
+            let source: String
+            switch c.real.source {
+            case let .gaussian(mean, std): source = "known distribution N(\(CSVNumber.format(mean)), \(CSVNumber.format(std))^2)"
+            case let .mvn(mean, _): source = "known distribution: \(mean.count)-dimensional normal"
+            case let .gmm(weights, means, _): source = "known distribution: \(weights.count)-component Gaussian mixture in \(means.first?.count ?? 0) dimensions, weights \(weights.map(CSVNumber.format).joined(separator: ", "))"
+            case let .studentT(df, loc, scale): source = "known distribution: Student-t (df \(CSVNumber.format(df)), loc \(CSVNumber.format(loc)), scale \(CSVNumber.format(scale)))"
+            case let .zipf(v, s): source = "known distribution: Zipf over \(v) symbols, exponent \(CSVNumber.format(s))"
+            case let .linearRegression(w, noise): source = "known linear model y = x.w + e in \(w.count) dimensions, noise std \(CSVNumber.format(noise)), x ~ N(0, I)"
+            case let .dataset(d): source = "dataset \(d.path) (sha256 \(d.sha256), \(d.features.rows) rows, features \(d.featureColumns.joined(separator: ", "))\(d.labelColumn.map { ", label \($0)" } ?? "")\(d.targetColumn.map { ", target \($0)" } ?? ""))"
+            }
+            return "\(source); each chain draws M = \(c.samples) real training rows and \(c.real.holdout) holdout rows that are never trained on"
+        }
+
+        static func gitCommit(near path: String) -> String? {
+            let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["git", "-C", dir.isEmpty ? "." : dir, "rev-parse", "HEAD"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            do { try process.run() } catch { return nil }
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { return nil }
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty ? nil : text
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import CollapseCore
+import CollapseMetrics
+import CollapseModels
+import Foundation
+
+/// Reality for one chain: its generation-0 real training set, its real holdout, and where fresh
+/// real rows come from.
+public struct ChainReality<Data: TrainingData> {
+    public var training: Data
+    public var holdout: Data
+    /// `count` new real rows for generation `generation` (the `fresh` regime).
+    public var fresh: (_ count: Int, _ generation: Int) -> Data
+}
+
+/// Reality for one variant: reality's parameters and, per chain, its real data.
+public protocol RealWorld: Sendable {
+    associatedtype Data: TrainingData
+    var truth: RealTruth { get }
+    func chainReality(variant: Int, replicate: Int, seed: UInt64, samples: Int, holdout: Int) -> ChainReality<Data>
+}
+
+/// A continuous real source: a known distribution or a dataset's feature rows.
+public struct ContinuousWorld: RealWorld {
+    enum Source: Sendable {
+        case distribution(@Sendable (Int, inout Philox4x32) -> Matrix)
+        case dataset(Matrix)
+    }
+
+    let source: Source
+    public let truth: RealTruth
+
+    public init(_ real: RealSource) throws(RunError) {
+        switch real {
+        case let .gaussian(mean, std):
+            let normal = Normal(mean: mean, standardDeviation: std)
+            source = .distribution { count, rng in
+                Matrix(rows: count, columns: 1) { normal.fill($0, using: &rng) }
+            }
+            var t = RealTruth(mean: [mean], covariance: Matrix([[std * std]]))
+            t.centralQuantiles = (mean + std * SpecialFunctions.normalQuantile(0.01), mean + std * SpecialFunctions.normalQuantile(0.99))
+            t.cdf = { SpecialFunctions.normalCDF(($0 - mean) / std) }
+            truth = t
+        case let .studentT(df, loc, scale):
+            let t = StudentT(degreesOfFreedom: df, location: loc, scale: scale)
+            source = .distribution { count, rng in
+                Matrix(rows: count, columns: 1) { t.fill($0, using: &rng) }
+            }
+            // The variance is finite only for df > 2; reality's covariance is then scale² df/(df-2).
+            let variance = df > 2 ? scale * scale * df / (df - 2) : Double.infinity
+            truth = RealTruth(mean: [df > 1 ? loc : .nan], covariance: Matrix([[variance]]))
+        case let .mvn(mean, covariance):
+            let dist: MultivariateNormal
+            do { dist = try MultivariateNormal(mean: mean, covariance: covariance) } catch {
+                throw RunError.invalidReality("real.covariance is not positive definite: \(error)")
+            }
+            source = .distribution { count, rng in dist.sample(count: count, using: &rng) }
+            truth = RealTruth(mean: mean, covariance: covariance)
+        case let .gmm(weights, means, covariances):
+            var components: [MultivariateNormal] = []
+            for (k, (mu, sigma)) in zip(means, covariances).enumerated() {
+                do { components.append(try MultivariateNormal(mean: mu, covariance: sigma)) } catch {
+                    throw RunError.invalidReality("real.covariances[\(k)] is not positive definite: \(error)")
+                }
+            }
+            let parts = components
+            source = .distribution { count, rng in
+                let counts = Multinomial.counts(total: count, probabilities: weights, using: &rng)
+                let blocks = zip(parts, counts).map { $0.sample(count: $1, using: &rng) }
+                return Matrix.concatenate(blocks)
+            }
+            truth = Self.mixtureTruth(weights: weights, means: means, covariances: covariances)
+        case let .dataset(d):
+            source = .dataset(d.features)
+            let (mean, cov) = d.features.covariance(ddof: 0)
+            var t = RealTruth(mean: mean, covariance: cov)
+            if d.features.columns == 1 {
+                let q = Descriptive.quantiles(of: d.features.storage, [0.01, 0.99])
+                t.centralQuantiles = (q[0], q[1])
+            }
+            truth = t
+        case .zipf, .linearRegression:
+            throw RunError.invalidReality("a \(real) source has no continuous rows")
+        }
+    }
+
+    static func mixtureTruth(weights: [Double], means: [[Double]], covariances: [Matrix]) -> RealTruth {
+        let d = means[0].count
+        var mu = [Double](repeating: 0, count: d)
+        for (w, m) in zip(weights, means) { for j in 0..<d { mu[j] += w * m[j] } }
+        var cov = Matrix(rows: d, columns: d)
+        for (k, w) in weights.enumerated() {
+            for a in 0..<d {
+                for b in 0..<d {
+                    cov[a, b] += w * (covariances[k][a, b] + (means[k][a] - mu[a]) * (means[k][b] - mu[b]))
+                }
+            }
+        }
+        var t = RealTruth(mean: mu, covariance: cov)
+        if let minIndex = weights.indices.min(by: { weights[$0] < weights[$1] }) {
+            t.minority = (minIndex, weights[minIndex])
+        }
+        if d == 1 {
+            let sds = covariances.map { $0[0, 0].squareRoot() }
+            let cdf: @Sendable (Double) -> Double = { x in
+                var s = 0.0
+                for k in weights.indices { s += weights[k] * SpecialFunctions.normalCDF((x - means[k][0]) / sds[k]) }
+                return s
+            }
+            t.cdf = cdf
+            t.centralQuantiles = (invert(cdf, 0.01, around: mu[0], scale: cov[0, 0].squareRoot()),
+                                  invert(cdf, 0.99, around: mu[0], scale: cov[0, 0].squareRoot()))
+        }
+        return t
+    }
+
+    /// Solves cdf(x) = p by bisection to adjacent doubles.
+    static func invert(_ cdf: (Double) -> Double, _ p: Double, around center: Double, scale: Double) -> Double {
+        var lo = center - scale, hi = center + scale
+        while cdf(lo) > p { lo -= 2 * (hi - lo) }
+        while cdf(hi) < p { hi += 2 * (hi - lo) }
+        while true {
+            let mid = 0.5 * (lo + hi)
+            if mid <= lo || mid >= hi { return mid }
+            if cdf(mid) < p { lo = mid } else { hi = mid }
+        }
+    }
+
+    public func chainReality(variant: Int, replicate: Int, seed: UInt64, samples: Int, holdout: Int) -> ChainReality<Matrix> {
+        func stream(_ purpose: StreamPurpose, _ generation: Int = 0) -> Philox4x32 {
+            Philox4x32(seed: seed, id: StreamID(variant: variant, replicate: replicate, generation: generation, purpose: purpose))
+        }
+        switch source {
+        case let .distribution(draw):
+            var realRng = stream(.realData), holdoutRng = stream(.holdout)
+            let training = draw(samples, &realRng)
+            let held = draw(holdout, &holdoutRng)
+            return ChainReality(training: training, holdout: held) { count, generation in
+                var rng = stream(.freshReal, generation)
+                return draw(count, &rng)
+            }
+        case let .dataset(rows):
+            // One permutation per chain: holdout rows first, then the real training set, then the
+            // unused rows that `fresh` consumes in order (validated to suffice).
+            var rng = stream(.realData)
+            let order = permutation(rows.rows, using: &rng)
+            let held = rows.selectingRows(order[0..<holdout])
+            let training = rows.selectingRows(order[holdout..<(holdout + samples)])
+            let unused = rows.selectingRows(order[(holdout + samples)...])
+            let box = FreshCursor()
+            return ChainReality(training: training, holdout: held) { count, _ in
+                let start = box.next
+                box.next += count
+                return unused.rows(from: start, count: count)
+            }
+        }
+    }
+}
+
+/// The position in a dataset's unused rows, shared by one chain's `fresh` closure.
+final class FreshCursor: @unchecked Sendable {
+    var next = 0
+}

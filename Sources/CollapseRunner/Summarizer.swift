@@ -1,0 +1,249 @@
+import CollapseCore
+import CollapseMetrics
+import Foundation
+
+/// Builds summary.csv from metrics.csv: per (variant, generation, metric), over replicates,
+/// n, mean, std, the 95 % confidence interval of the mean, median, 5 % and 95 % quantiles, and
+/// the theory value where a closed form exists.
+///
+/// Definitions (docs/CSV.md): NaN values (undefined metrics) are left out and `n` counts the
+/// rest; `std` has divisor n - 1; the interval is mean ± t(0.975, n - 1) std / sqrt(n) with the
+/// exact Student quantile; quantiles use numpy's default "linear" rule. With fewer than two
+/// values std and the interval are `nan`; with an infinite value the mean is ±inf (or nan when
+/// both signs occur) and std and the interval are `nan`.
+///
+/// Memory is bounded: values are gathered for a batch of groups at a time (at most
+/// `valuesPerPass` doubles), with one pass over metrics.csv per batch.
+public struct Summarizer {
+    public let experiment: Experiment
+    public let registry: MetricRegistry
+    public var valuesPerPass = 8_000_000
+
+    public init(experiment: Experiment, registry: MetricRegistry) {
+        self.experiment = experiment
+        self.registry = registry
+    }
+
+    public static let columns = ["n", "mean", "std", "ci_low", "ci_high", "median", "q05", "q95", "theory"]
+
+    struct GroupKey: Hashable { let variant: Int; let generation: Int; let metric: String }
+
+    public func write(metrics: URL, to summary: URL) throws(RunError) {
+        let files = OutputFiles(directory: summary.deletingLastPathComponent())
+        // Pass 1: the groups and their sizes.
+        var counts: [GroupKey: Int] = [:]
+        try forEachRow(metrics) { key, _ in counts[key, default: 0] += 1 }
+        let metricOrder = experiment.variants.map { v in
+            Dictionary(uniqueKeysWithValues: (v.config.metrics + ["degenerate"]).enumerated().map { ($1, $0) })
+        }
+        let groups = counts.keys.sorted { a, b in
+            if a.variant != b.variant { return a.variant < b.variant }
+            if a.generation != b.generation { return a.generation < b.generation }
+            return (metricOrder[a.variant][a.metric] ?? .max, a.metric) < (metricOrder[b.variant][b.metric] ?? .max, b.metric)
+        }
+        let facts = experiment.variants.map { v in ChainFactory.facts(for: v.config, truth: try? truth(for: v.config)) }
+        var text = (["variant"] + experiment.sweptKeys + ["generation", "metric"] + Self.columns).joined(separator: ",") + "\n"
+        var start = 0
+        while start < groups.count {
+            var end = start, budget = 0
+            while end < groups.count && (end == start || budget + counts[groups[end]]! <= valuesPerPass) {
+                budget += counts[groups[end]]!
+                end += 1
+            }
+            let batch = Dictionary(uniqueKeysWithValues: groups[start..<end].enumerated().map { ($1, $0) })
+            var values = [[Double]](repeating: [], count: end - start)
+            try forEachRow(metrics) { key, value in
+                if let i = batch[key] { values[i].append(value) }
+            }
+            for (i, key) in groups[start..<end].enumerated() {
+                let variant = experiment.variants[key.variant]
+                let stats = Self.statistics(values[i])
+                let theory = registry.metric(named: key.metric)?.theory(facts[key.variant], generation: key.generation)
+                var fields = [String(key.variant)] + variant.parameters.map { csvField($0.value.description) }
+                fields += [String(key.generation), key.metric, String(stats.n)]
+                fields += [stats.mean, stats.std, stats.ciLow, stats.ciHigh, stats.median, stats.q05, stats.q95].map(CSVNumber.format)
+                fields.append(theory.map(CSVNumber.format) ?? "")
+                text += fields.joined(separator: ",") + "\n"
+            }
+            start = end
+        }
+        try files.writeAtomically(Data(text.utf8), to: summary)
+    }
+
+    func truth(for config: ExperimentConfig) throws -> RealTruth? {
+        switch config.model.family {
+        case .gaussian, .mvn, .gmm, .kde: return try ContinuousWorld(config.real.source).truth
+        default: return nil
+        }
+    }
+
+    public struct Statistics: Equatable {
+        public var n: Int
+        public var mean, std, ciLow, ciHigh, median, q05, q95: Double
+    }
+
+    /// The summary statistics of one group's values (definitions in the type's documentation).
+    public static func statistics(_ raw: [Double]) -> Statistics {
+        let xs = raw.filter { !$0.isNaN }
+        let n = xs.count
+        guard n > 0 else { return Statistics(n: 0, mean: .nan, std: .nan, ciLow: .nan, ciHigh: .nan, median: .nan, q05: .nan, q95: .nan) }
+        let q = Descriptive.quantiles(of: xs, [0.5, 0.05, 0.95])
+        let mean: Double
+        var std = Double.nan, low = Double.nan, high = Double.nan
+        if xs.contains(where: { $0.isInfinite }) {
+            let pos = xs.contains(.infinity), neg = xs.contains(-.infinity)
+            mean = pos && neg ? .nan : (pos ? .infinity : -.infinity)
+        } else {
+            mean = Descriptive.mean(xs)
+            if n >= 2 {
+                std = Descriptive.standardDeviation(xs, ddof: 1)
+                let half = StudentQuantile.twoSided95(degreesOfFreedom: n - 1) * std / Double(n).squareRoot()
+                low = mean - half
+                high = mean + half
+            }
+        }
+        return Statistics(n: n, mean: mean, std: std, ciLow: low, ciHigh: high, median: q[0], q05: q[1], q95: q[2])
+    }
+
+    /// Calls `body(key, value)` for every data row of metrics.csv.
+    func forEachRow(_ url: URL, _ body: (GroupKey, Double) -> Void) throws(RunError) {
+        let reader: LineReader
+        do { reader = try LineReader(url: url) } catch { throw RunError.io("cannot read \(url.path): \(error)") }
+        var lineNumber = 0
+        while let line = reader.next() {
+            lineNumber += 1
+            if lineNumber == 1 { continue }
+            let fields = splitCSV(line)
+            guard fields.count >= 5, let variant = Int(fields[0]), let generation = Int(fields[fields.count - 3]),
+                  let value = CSVNumber.parse(Substring(fields[fields.count - 1])) else {
+                throw RunError.io("\(url.path):\(lineNumber): malformed metrics row: \(line)")
+            }
+            guard variant >= 0 && variant < experiment.variants.count else {
+                throw RunError.io("\(url.path):\(lineNumber): variant \(variant) is not in this experiment (it has \(experiment.variants.count))")
+            }
+            body(GroupKey(variant: variant, generation: generation, metric: fields[fields.count - 2]), value)
+        }
+    }
+}
+
+/// Splits one CSV line into fields, honouring double-quoted fields with doubled quotes.
+func splitCSV(_ line: Substring) -> [String] {
+    var fields: [String] = []
+    var current = ""
+    var quoted = false
+    var i = line.startIndex
+    while i < line.endIndex {
+        let c = line[i]
+        if quoted {
+            if c == "\"" {
+                let next = line.index(after: i)
+                if next < line.endIndex && line[next] == "\"" { current.append("\""); i = next } else { quoted = false }
+            } else { current.append(c) }
+        } else if c == "\"" {
+            quoted = true
+        } else if c == "," {
+            fields.append(current)
+            current = ""
+        } else {
+            current.append(c)
+        }
+        i = line.index(after: i)
+    }
+    fields.append(current)
+    return fields
+}
+
+/// Reads a text file line by line in chunks (memory bounded by the chunk and the longest line).
+final class LineReader {
+    let handle: FileHandle
+    var buffer = Data()
+    var eof = false
+
+    init(url: URL) throws {
+        handle = try FileHandle(forReadingFrom: url)
+    }
+
+    deinit { try? handle.close() }
+
+    func next() -> Substring? {
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                var lineData = buffer[buffer.startIndex..<newline]
+                if lineData.last == UInt8(ascii: "\r") { lineData = lineData.dropLast() }
+                let line = String(decoding: lineData, as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return Substring(line)
+            }
+            if eof {
+                if buffer.isEmpty { return nil }
+                let line = String(decoding: buffer, as: UTF8.self)
+                buffer.removeAll()
+                return Substring(line)
+            }
+            let chunk = handle.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { eof = true } else { buffer.append(chunk) }
+        }
+    }
+}
+
+/// Two-sided 95 % quantiles of Student's t distribution with integer degrees of freedom.
+public enum StudentQuantile {
+    nonisolated(unsafe) private static var cache: [Int: Double] = [:]
+    private static let lock = NSLock()
+
+    /// t such that P(|T_nu| <= t) = 0.95, exact to double precision: bisection on the closed-form
+    /// CDF of integer nu (Abramowitz & Stegun 26.7.3–4). nu > 10^6 uses the normal limit
+    /// corrected to O(1/nu²) (Cornish–Fisher), below 1e-12 relative there.
+    public static func twoSided95(degreesOfFreedom nu: Int) -> Double {
+        precondition(nu >= 1, "Student t needs at least 1 degree of freedom, got \(nu)")
+        lock.lock()
+        if let t = cache[nu] { lock.unlock(); return t }
+        lock.unlock()
+        let t: Double
+        if nu > 1_000_000 {
+            let z = 1.959963984540054, n = Double(nu)
+            let g1 = (z * z * z + z) / 4
+            let g2 = (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / 96
+            t = z + g1 / n + g2 / (n * n)
+        } else {
+            var lo = 0.0, hi = 20.0
+            while centralMass(hi, nu) < 0.95 { hi *= 2 }
+            while true {
+                let mid = 0.5 * (lo + hi)
+                if mid <= lo || mid >= hi { break }
+                if centralMass(mid, nu) < 0.95 { lo = mid } else { hi = mid }
+            }
+            t = 0.5 * (lo + hi)
+        }
+        lock.lock()
+        cache[nu] = t
+        lock.unlock()
+        return t
+    }
+
+    /// P(|T_nu| <= t) for integer nu, A&S 26.7.3 (odd) and 26.7.4 (even).
+    static func centralMass(_ t: Double, _ nu: Int) -> Double {
+        let theta = atan(t / Double(nu).squareRoot())
+        let c2 = cos(theta) * cos(theta), s = sin(theta)
+        if nu % 2 == 0 {
+            var term = 1.0, sum = 1.0
+            var k = 2
+            while k <= nu - 2 {
+                term *= c2 * Double(k - 1) / Double(k)
+                sum += term
+                k += 2
+            }
+            return s * sum
+        } else {
+            if nu == 1 { return 2 * theta / Double.pi }
+            var term = cos(theta), sum = cos(theta)
+            var k = 3
+            while k <= nu - 2 {
+                term *= c2 * Double(k - 1) / Double(k)
+                sum += term
+                k += 2
+            }
+            return 2 / Double.pi * (theta + s * sum)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import CollapseCore
+import CollapseModels
+import Foundation
+import Testing
+@testable import CollapseMetrics
+@testable import CollapseRunner
+
+/// An experiment built directly (no YAML): 1-D Gaussian, two variants over the regime.
+func gaussianExperiment(replicates: Int = 12, generations: Int = 6, samples: Int = 20,
+                        regimes: [RegimeConfig] = [RegimeConfig(kind: .replace), RegimeConfig(kind: .mix, realFraction: 0.5)],
+                        metrics: [String] = ["variance", "trace_ratio", "mean_shift", "nll_real", "real_fraction_train", "synthetic_depth"]) -> Experiment {
+    let variants = regimes.enumerated().map { i, regime in
+        Variant(index: i, parameters: [SweptValue(keyPath: "regime.kind", value: .string(regime.kind.rawValue))],
+                config: ExperimentConfig(name: "engine-test", seed: 11, replicates: replicates, generations: generations,
+                                         samples: samples, real: RealSourceConfig(source: .gaussian(mean: 1, std: 2), holdout: 50),
+                                         model: ModelConfig(family: .gaussian(estimator: .mle)), regime: regime, metrics: metrics))
+    }
+    return Experiment(configPath: "inline.yaml", configSHA256: "test", configText: "inline", sweptKeys: ["regime.kind"], variants: variants)
+}
+
+func temporaryDirectory(_ name: String) -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("collapse-tests-\(name)-\(UUID().uuidString)")
+    return url
+}
+
+@Suite struct EngineTests {
+    @Test func metricsBytesDoNotDependOnThreadCount() throws {
+        let e = Engine(experiment: gaussianExperiment())
+        let a = temporaryDirectory("t1"), b = temporaryDirectory("t2")
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        _ = try e.run(RunOptions(outputDirectory: a, threads: 1))
+        _ = try e.run(RunOptions(outputDirectory: b, threads: 2))
+        let bytesA = try Data(contentsOf: a.appendingPathComponent("metrics.csv"))
+        let bytesB = try Data(contentsOf: b.appendingPathComponent("metrics.csv"))
+        #expect(bytesA == bytesB)
+        #expect(try Data(contentsOf: a.appendingPathComponent("summary.csv")) == Data(contentsOf: b.appendingPathComponent("summary.csv")))
+        // 2 variants x 12 replicates x 7 generations x (6 metrics + degenerate) rows + header.
+        let lines = String(decoding: bytesA, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 1 + 2 * 12 * 7 * 7)
+        #expect(lines[0] == "variant,regime.kind,replicate,generation,metric,value")
+        #expect(FileManager.default.fileExists(atPath: a.appendingPathComponent("manifest.json").path))
+        #expect(!FileManager.default.fileExists(atPath: a.appendingPathComponent("run-state.json").path))
+    }
+
+    @Test func stoppedRunResumesToTheSameBytes() throws {
+        let e = Engine(experiment: gaussianExperiment())
+        let full = temporaryDirectory("full"), partial = temporaryDirectory("partial")
+        defer { try? FileManager.default.removeItem(at: full); try? FileManager.default.removeItem(at: partial) }
+        _ = try e.run(RunOptions(outputDirectory: full, threads: 2))
+        let stopped = try e.run(RunOptions(outputDirectory: partial, threads: 2, stopAfterChains: 5))
+        #expect(!stopped.complete && stopped.chains == 5)
+        #expect(throws: RunError.self) { try e.run(RunOptions(outputDirectory: partial, threads: 2)) } // needs --resume
+        let resumed = try e.run(RunOptions(outputDirectory: partial, threads: 1, resume: true))
+        #expect(resumed.resumedFromChain == 5 && resumed.complete)
+        #expect(try Data(contentsOf: full.appendingPathComponent("metrics.csv")) == Data(contentsOf: partial.appendingPathComponent("metrics.csv")))
+        #expect(throws: RunError.self) { try e.run(RunOptions(outputDirectory: partial, threads: 1)) } // finished: needs --force
+        _ = try e.run(RunOptions(outputDirectory: partial, threads: 1, force: true))
+    }
+
+    @Test func regimesComposeTrainingSetsWithTheirProvenance() throws {
+        // real_fraction_train and synthetic_depth are exact functions of the regime.
+        let regimes = [RegimeConfig(kind: .replace), RegimeConfig(kind: .accumulate), RegimeConfig(kind: .mix, realFraction: 0.25),
+                       RegimeConfig(kind: .fresh, realFraction: 0.5), RegimeConfig(kind: .accumulateSubsample)]
+        let e = Engine(experiment: gaussianExperiment(replicates: 2, generations: 3, regimes: regimes,
+                                                      metrics: ["real_fraction_train", "synthetic_depth"]))
+        let dir = temporaryDirectory("regimes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try e.run(RunOptions(outputDirectory: dir, threads: 2))
+        var values: [String: Double] = [:]
+        for line in try String(contentsOf: dir.appendingPathComponent("metrics.csv"), encoding: .utf8).split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",")
+            values["\(f[0])/\(f[2])/\(f[3])/\(f[4])"] = Double(f[5])
+        }
+        for r in 0..<2 {
+            // replace: generation g trains on model g-1's samples only (depth g).
+            #expect(values["0/\(r)/3/real_fraction_train"] == 0 && values["0/\(r)/3/synthetic_depth"] == 3)
+            // accumulate: real + one batch from each earlier model: real share 1/(g+1), depth mean (1+...+g)/(g+1).
+            #expect(values["1/\(r)/3/real_fraction_train"] == 0.25 && values["1/\(r)/3/synthetic_depth"] == 1.5)
+            // mix 0.25 of M = 20: 5 real rows + 15 from model g-1 (depth g).
+            #expect(values["2/\(r)/2/real_fraction_train"] == 0.25 && values["2/\(r)/2/synthetic_depth"] == 0.75 * 2)
+            // fresh 0.5: 10 new real rows + 10 from model g-1.
+            #expect(values["3/\(r)/1/real_fraction_train"] == 0.5 && values["3/\(r)/1/synthetic_depth"] == 0.5)
+            // generation 0 is always all real.
+            for v in 0..<5 { #expect(values["\(v)/\(r)/0/real_fraction_train"] == 1 && values["\(v)/\(r)/0/synthetic_depth"] == 0) }
+        }
+    }
+
+    /// The replace/MLE variance theory: replicate mean within 5 standard errors of sigma² r^(g+1).
+    @Test func replaceVarianceFollowsTheory() throws {
+        let e = Engine(experiment: gaussianExperiment(replicates: 400, generations: 5, samples: 10, regimes: [RegimeConfig(kind: .replace)],
+                                                      metrics: ["variance"]))
+        let dir = temporaryDirectory("theory")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try e.run(RunOptions(outputDirectory: dir, threads: 2))
+        let summary = try String(contentsOf: dir.appendingPathComponent("summary.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(summary[0] == "variant,regime.kind,generation,metric,n,mean,std,ci_low,ci_high,median,q05,q95,theory")
+        for line in summary.dropFirst() where line.contains(",variance,") {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            let g = Int(f[2])!, n = Double(f[4])!, mean = Double(f[5])!, std = Double(f[6])!, theory = Double(f[12])!
+            #expect(abs(theory - 4 * pow(0.9, Double(g + 1))) < 1e-12)
+            #expect(abs(mean - theory) < 5 * std / n.squareRoot(), "generation \(g): \(mean) vs \(theory)")
+        }
+    }
+
+    @Test func studentQuantileMatchesTables() {
+        // Reference values: scipy.stats.t.ppf(0.975, df).
+        #expect(abs(StudentQuantile.twoSided95(degreesOfFreedom: 1) - 12.706204736174694) < 1e-11)
+        #expect(abs(StudentQuantile.twoSided95(degreesOfFreedom: 2) - 4.302652729749462) < 1e-12)
+        #expect(abs(StudentQuantile.twoSided95(degreesOfFreedom: 9) - 2.262157162798205) < 1e-12)
+        #expect(abs(StudentQuantile.twoSided95(degreesOfFreedom: 999) - 1.9623414611334493) < 1e-12)
+    }
+}
