@@ -10,6 +10,13 @@ public struct ChainRow: Sendable, Equatable {
     public var value: Double
 }
 
+/// What one chain produced: its recorded rows and, for exported generations, the training set
+/// as CSV text with an `origin` column.
+public struct ChainResult: Sendable {
+    public var rows: [ChainRow]
+    public var exports: [(generation: Int, csv: String)]
+}
+
 /// A training set with the origin of its rows: -1 for real data, g for samples of the model
 /// fitted at generation g.
 struct Segments<Data: TrainingData> {
@@ -22,6 +29,18 @@ struct Segments<Data: TrainingData> {
     }
 
     var rowCount: Int { parts.reduce(0) { $0 + $1.data.rowCount } }
+
+    /// The training set as CSV with an `origin` column: `real`, or `generation-k` for rows
+    /// sampled from the model fitted at generation k.
+    func exportCSV() -> String {
+        guard let first = parts.first else { return "" }
+        var text = (first.data.csvColumns + ["origin"]).joined(separator: ",") + "\n"
+        for p in parts {
+            let origin = p.origin < 0 ? "real" : "generation-\(p.origin)"
+            for line in p.data.csvLines() { text += line + "," + origin + "\n" }
+        }
+        return text
+    }
 
     func joined() -> Data { Data.concatenate(parts.map(\.data)) }
 
@@ -71,7 +90,7 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
     let metrics: [any Metric]
     let needsSamplesAtLastGeneration: Bool
 
-    func run(variant: Int, replicate: Int) -> [ChainRow] {
+    func run(variant: Int, replicate: Int) -> ChainResult {
         let seed = config.seed
         func stream(_ generation: Int, _ purpose: StreamPurpose) -> Philox4x32 {
             Philox4x32(seed: seed, id: StreamID(variant: variant, replicate: replicate, generation: generation, purpose: purpose))
@@ -82,6 +101,8 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
         var training = Segments<Model.Data>(parts: [(-1, reality.training)])
         var pool = training // accumulate-subsample's ever-growing pool
         var rows: [ChainRow] = []
+        var exports: [(generation: Int, csv: String)] = []
+        let exported = replicate == 0 ? Set(config.export) : []
         rows.reserveCapacity((config.generations / config.recordEvery + 2) * (metrics.count + 1))
         let statusIndex = metrics.count
 
@@ -98,8 +119,9 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
                     for k in 0..<metrics.count { rows.append(ChainRow(generation: later, metric: k, value: .nan)) }
                     rows.append(ChainRow(generation: later, metric: statusIndex, value: 1))
                 }
-                return rows
+                return ChainResult(rows: rows, exports: exports)
             }
+            if exported.contains(g) { exports.append((g, training.exportCSV())) }
             let last = g == config.generations
             let synthetic = config.regime.kind == .mix || config.regime.kind == .fresh ? m - realCount : m
             var sample: Model.Data?
@@ -140,6 +162,6 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
                 training = Segments(parts: parts)
             }
         }
-        return rows
+        return ChainResult(rows: rows, exports: exports)
     }
 }

@@ -4,7 +4,7 @@ import CollapseModels
 
 /// A chain ready to run for any (variant, replicate) of its variant.
 protocol ChainExecutable: Sendable {
-    func run(variant: Int, replicate: Int) -> [ChainRow]
+    func run(variant: Int, replicate: Int) -> ChainResult
 }
 
 extension ChainRunner: ChainExecutable {}

@@ -103,7 +103,9 @@ public struct Engine {
         let pending = work.dropFirst(firstChain)
         let executor = OrderedExecutor(count: pending.count, threads: max(1, options.threads)) { position in
             let chain = allChains[pending[pending.startIndex + position]]
-            let rows = executables[chain.variant].run(variant: chain.variant, replicate: chain.replicate)
+            let result = executables[chain.variant].run(variant: chain.variant, replicate: chain.replicate)
+            let rows = result.rows
+
             var text = ""
             text.reserveCapacity(rows.count * 40)
             let prefix = prefixes[chain.variant] + String(chain.replicate) + ","
@@ -117,16 +119,20 @@ public struct Engine {
                 text += CSVNumber.format(row.value)
                 text += "\n"
             }
-            return (Array(text.utf8), rows.count)
+            return ChainOutput(bytes: Array(text.utf8), rows: rows.count,
+                               exports: result.exports.map { (chain.variant, $0.generation, $0.csv) })
         }
 
         let progress = options.progress ? ProgressReporter(total: range.count, already: firstChain) : nil
         var lastSync = Date()
         var rowsWritten = state.rows
         var stoppedEarly = false
-        try executor.drain { position, bytes, rowCount throws(RunError) in
-            try state.append(bytes)
-            rowsWritten += rowCount
+        try executor.drain { position, output throws(RunError) in
+            for export in output.exports {
+                try files.writeExport(export.csv, variant: export.variant, generation: export.generation)
+            }
+            try state.append(output.bytes)
+            rowsWritten += output.rows
             state.chainsDone = firstChain + position + 1
             state.rows = rowsWritten
             progress?.update(done: state.chainsDone)
@@ -174,8 +180,15 @@ func csvField(_ s: String) -> String {
 ///
 /// Workers never run more than `window` jobs ahead of the consumer, so memory stays bounded
 /// whatever the number of jobs.
+/// One chain's rendered output.
+struct ChainOutput: Sendable {
+    var bytes: [UInt8]
+    var rows: Int
+    var exports: [(variant: Int, generation: Int, csv: String)]
+}
+
 final class OrderedExecutor: @unchecked Sendable {
-    typealias Job = @Sendable (Int) -> ([UInt8], Int)
+    typealias Job = @Sendable (Int) -> ChainOutput
     let count: Int
     let threads: Int
     let job: Job
@@ -183,7 +196,7 @@ final class OrderedExecutor: @unchecked Sendable {
     let condition = NSCondition()
     var nextToStart = 0
     var nextToConsume = 0
-    var results: [Int: ([UInt8], Int)] = [:]
+    var results: [Int: ChainOutput] = [:]
     var cancelled = false
     var running = 0
 
@@ -196,7 +209,7 @@ final class OrderedExecutor: @unchecked Sendable {
 
     /// Consumes results in order; `consume` returns false to stop early (the workers finish the
     /// jobs in flight and stop).
-    func drain(_ consume: (Int, [UInt8], Int) throws(RunError) -> Bool) throws(RunError) {
+    func drain(_ consume: (Int, ChainOutput) throws(RunError) -> Bool) throws(RunError) {
         if count == 0 { return }
         var workers: [Thread] = []
         for _ in 0..<min(threads, count) {
@@ -210,13 +223,13 @@ final class OrderedExecutor: @unchecked Sendable {
         while true {
             condition.lock()
             while results[nextToConsume] == nil { condition.wait() }
-            let (bytes, rows) = results.removeValue(forKey: nextToConsume)!
+            let output = results.removeValue(forKey: nextToConsume)!
             let position = nextToConsume
             nextToConsume += 1
             condition.broadcast()
             condition.unlock()
             var keepGoing = false
-            do { keepGoing = try consume(position, bytes, rows) } catch { failure = error }
+            do { keepGoing = try consume(position, output) } catch { failure = error }
             if failure != nil || !keepGoing || position + 1 == count { break }
         }
         condition.lock()

@@ -28,6 +28,16 @@ struct OutputFiles {
     var manifest: URL { directory.appendingPathComponent("manifest.json") }
     var state: URL { directory.appendingPathComponent("run-state.json") }
     var lockFile: URL { directory.appendingPathComponent(".lock") }
+    var samples: URL { directory.appendingPathComponent("samples") }
+
+    /// Writes replicate 0's training set of `generation` to
+    /// `samples/variant-<v>-generation-<g>.csv` (atomically; rewritten identically on resume).
+    func writeExport(_ csv: String, variant: Int, generation: Int) throws(RunError) {
+        do { try fm.createDirectory(at: samples, withIntermediateDirectories: true) } catch {
+            throw RunError.io("cannot create \(samples.path): \(error.localizedDescription)")
+        }
+        try writeAtomically(Data(csv.utf8), to: samples.appendingPathComponent("variant-\(variant)-generation-\(generation).csv"))
+    }
 
     private var fm: FileManager { FileManager.default }
 
@@ -44,7 +54,7 @@ struct OutputFiles {
             throw RunError.io("the output directory \(directory.path) is not writable. Fix its permissions or choose another with --out.")
         }
         if force {
-            for url in [metrics, partial, summary, manifest, state] { try? fm.removeItem(at: url) }
+            for url in [metrics, partial, summary, manifest, state, samples] { try? fm.removeItem(at: url) }
             return
         }
         if let saved = readState() {

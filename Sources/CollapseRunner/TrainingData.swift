@@ -12,6 +12,10 @@ public protocol TrainingData: Sendable {
     func prefix(_ k: Int) -> Self
     /// Rows `from ..< from + k`.
     func rows(from start: Int, count k: Int) -> Self
+    /// Column names of the exported CSV (before the `origin` column).
+    var csvColumns: [String] { get }
+    /// The rows as CSV lines (without the `origin` column, no line breaks).
+    func csvLines() -> [String]
 }
 
 /// `k` distinct indices of `0 ..< n`, uniformly, by a partial Fisher–Yates shuffle.
@@ -56,6 +60,12 @@ extension Matrix: TrainingData {
     }
 
     public func prefix(_ k: Int) -> Matrix { rows(from: 0, count: k) }
+
+    public var csvColumns: [String] { columns == 1 ? ["x"] : (1...columns).map { "x\($0)" } }
+
+    public func csvLines() -> [String] {
+        (0..<rows).map { i in (0..<columns).map { CSVNumber.format(storage[i * columns + $0]) }.joined(separator: ",") }
+    }
 
     public func rows(from start: Int, count k: Int) -> Matrix {
         precondition(start >= 0 && k >= 0 && start + k <= rows, "rows(from: \(start), count: \(k)) out of \(rows)")

@@ -102,6 +102,42 @@ func temporaryDirectory(_ name: String) -> URL {
         }
     }
 
+    @Test(arguments: [2, 3, 7])
+    func mergedShardsEqualAnUnshardedRun(shards: Int) throws {
+        let experiment = gaussianExperiment(replicates: 5)
+        let e = Engine(experiment: experiment)
+        let whole = temporaryDirectory("whole"), merged = temporaryDirectory("merged")
+        let parts = (1...shards).map { temporaryDirectory("shard\($0)") }
+        defer { for d in [whole, merged] + parts { try? FileManager.default.removeItem(at: d) } }
+        _ = try e.run(RunOptions(outputDirectory: whole, threads: 2))
+        for (k, dir) in parts.enumerated() {
+            _ = try e.run(RunOptions(outputDirectory: dir, threads: 1, shard: (k + 1, shards)))
+        }
+        // Missing or duplicated shards are refused.
+        if shards > 2 {
+            #expect(throws: RunError.self) { try Merger.merge(shards: Array(parts.dropLast()), into: merged, experiment: experiment, force: false) }
+            #expect(throws: RunError.self) { try Merger.merge(shards: parts + [parts[0]], into: merged, experiment: experiment, force: false) }
+        }
+        try Merger.merge(shards: parts.reversed(), into: merged, experiment: experiment, force: false)
+        #expect(try Data(contentsOf: whole.appendingPathComponent("metrics.csv")) == Data(contentsOf: merged.appendingPathComponent("metrics.csv")))
+        #expect(try Data(contentsOf: whole.appendingPathComponent("summary.csv")) == Data(contentsOf: merged.appendingPathComponent("summary.csv")))
+    }
+
+    @Test func exportedTrainingSetsCarryTheirOrigin() throws {
+        var experiment = gaussianExperiment(replicates: 2, generations: 2, regimes: [RegimeConfig(kind: .mix, realFraction: 0.25)])
+        experiment.variants[0].config.export = [0, 2]
+        let dir = temporaryDirectory("export")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try Engine(experiment: experiment).run(RunOptions(outputDirectory: dir, threads: 2))
+        let g0 = try String(contentsOf: dir.appendingPathComponent("samples/variant-0-generation-0.csv"), encoding: .utf8)
+        let g2 = try String(contentsOf: dir.appendingPathComponent("samples/variant-0-generation-2.csv"), encoding: .utf8)
+        let lines0 = g0.split(separator: "\n"), lines2 = g2.split(separator: "\n")
+        #expect(lines0.first == "x,origin" && lines0.count == 21 && lines0.dropFirst().allSatisfy { $0.hasSuffix(",real") })
+        #expect(lines2.dropFirst().filter { $0.hasSuffix(",real") }.count == 5)
+        #expect(lines2.dropFirst().filter { $0.hasSuffix(",generation-1") }.count == 15)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("samples/variant-0-generation-1.csv").path))
+    }
+
     @Test func studentQuantileMatchesTables() {
         // Reference values: scipy.stats.t.ppf(0.975, df).
         #expect(abs(StudentQuantile.twoSided95(degreesOfFreedom: 1) - 12.706204736174694) < 1e-11)
