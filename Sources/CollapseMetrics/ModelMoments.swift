@@ -17,3 +17,8 @@ extension FittedMultivariateGaussian: ModelMoments {
     public var momentMean: [Double] { mean }
     public var momentCovariance: Matrix { covariance }
 }
+
+extension FittedKernelDensity: ModelMoments {
+    public var momentMean: [Double] { mean }
+    public var momentCovariance: Matrix { covariance }
+}

@@ -48,6 +48,9 @@ public enum Degeneracy: String, Sendable, Codable, Equatable, CaseIterable {
     case emptyComponent = "empty_component"
     /// Only one symbol keeps non-zero probability.
     case singleSymbol = "single_symbol"
+    /// The regression design is rank deficient: coefficients are identified only on its row
+    /// space (the minimum-norm least-squares fit).
+    case rankDeficientDesign = "rank_deficient_design"
 }
 
 /// The sampling-bias and curation knobs of the model-collapse literature.

@@ -89,6 +89,11 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
     let facts: ExperimentFacts
     let metrics: [any Metric]
     let needsSamplesAtLastGeneration: Bool
+    /// How the fitted model produces a generation's synthetic rows (default: `sample(count:)`;
+    /// fixed-design regression regenerates labels on the chain's real design instead).
+    var draw: @Sendable (Model.Fitted, Int, SamplingOptions, inout Philox4x32, ChainReality<Model.Data>) -> Model.Data = {
+        fitted, count, options, rng, _ in fitted.sample(count: count, options: options, using: &rng)
+    }
 
     func run(variant: Int, replicate: Int) -> ChainResult {
         let seed = config.seed
@@ -127,7 +132,7 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
             var sample: Model.Data?
             if !last || needsSamplesAtLastGeneration {
                 var sampleRng = stream(g, .modelSample)
-                sample = fitted.sample(count: synthetic, options: config.sampling, using: &sampleRng)
+                sample = draw(fitted, synthetic, config.sampling, &sampleRng, reality)
             }
             if config.records(generation: g) {
                 let context = MetricContext(

@@ -48,14 +48,68 @@ enum ChainFactory {
             guard let m = registry.metric(named: name) else { throw RunError.invalidReality("unknown metric \(name)") }
             return m
         }
+        if config.model.classConditional {
+            switch config.model.family {
+            case let .gaussian(estimator): return try labelled(GaussianModel(estimator: estimator), config, metrics)
+            case let .mvn(estimator, regularization):
+                return try labelled(MultivariateGaussianModel(estimator: estimator, regularization: regularization), config, metrics)
+            case let .kde(bandwidth): return try labelled(KernelDensityModel(bandwidth: kernelBandwidth(bandwidth)), config, metrics)
+            default:
+                throw RunError.invalidReality("model.class_conditional is not available for model.kind \(config.model.kind)")
+            }
+        }
         switch config.model.family {
         case let .gaussian(estimator):
             return try continuous(GaussianModel(estimator: estimator), config, metrics)
         case let .mvn(estimator, regularization):
             return try continuous(MultivariateGaussianModel(estimator: estimator, regularization: regularization), config, metrics)
+        case let .kde(bandwidth):
+            return try continuous(KernelDensityModel(bandwidth: kernelBandwidth(bandwidth)), config, metrics)
+        case let .categorical(smoothing):
+            guard case let .zipf(vocabulary, exponent) = config.real.source else {
+                throw RunError.invalidReality("model.kind categorical needs real.distribution zipf")
+            }
+            let world = ZipfWorld(vocabulary: vocabulary, exponent: exponent)
+            return ChainRunner(model: CategoricalModel(smoothing: smoothing), world: world, config: config,
+                               facts: facts(for: config, truth: world.truth), metrics: metrics, needsSamplesAtLastGeneration: true)
+        case let .linearRegression(intercept, knownNoise, freshDesign):
+            let world = try RegressionWorld(config.real.source)
+            var noise = NoiseModel.estimated
+            if knownNoise {
+                guard let s = world.truth.noiseStd else {
+                    throw RunError.invalidReality("model.noise known needs real.distribution linear-regression (a dataset's noise is unknown)")
+                }
+                noise = .known(standardDeviation: s)
+            }
+            let model = LinearRegressionModel(intercept: intercept, noise: noise, design: freshDesign ? .fresh : .fixed)
+            var runner = ChainRunner(model: model, world: world, config: config, facts: facts(for: config, truth: world.truth),
+                                     metrics: metrics, needsSamplesAtLastGeneration: true)
+            if !freshDesign {
+                // Fixed design: labels are regenerated on the chain's real design rows.
+                runner.draw = { fitted, count, options, rng, reality in
+                    fitted.labels(for: reality.training.design.rows(from: 0, count: count), options: options, using: &rng)
+                }
+            }
+            return runner
         default:
             throw RunError.invalidReality("model.kind \(config.model.kind) is not available in this build yet")
         }
+    }
+
+    static func kernelBandwidth(_ b: ModelConfig.BandwidthSetting) -> KernelBandwidth {
+        switch b {
+        case .scott: return .scott
+        case .silverman: return .silverman
+        case let .fixed(h): return .fixed(h)
+        }
+    }
+
+    static func labelled<M: GenerativeModel>(_ base: M, _ config: ExperimentConfig, _ metrics: [any Metric])
+        throws(RunError) -> any ChainExecutable where M.Data == Matrix
+    {
+        let world = try LabelledWorld(config.real.source)
+        return ChainRunner(model: ClassConditionalModel(base: base, classCount: world.classCount), world: world, config: config,
+                           facts: facts(for: config, truth: world.truth), metrics: metrics, needsSamplesAtLastGeneration: true)
     }
 
     static func continuous<M: GenerativeModel>(_ model: M, _ config: ExperimentConfig, _ metrics: [any Metric])

@@ -126,33 +126,12 @@ public struct ContinuousWorld: RealWorld {
     }
 
     public func chainReality(variant: Int, replicate: Int, seed: UInt64, samples: Int, holdout: Int) -> ChainReality<Matrix> {
-        func stream(_ purpose: StreamPurpose, _ generation: Int = 0) -> Philox4x32 {
-            Philox4x32(seed: seed, id: StreamID(variant: variant, replicate: replicate, generation: generation, purpose: purpose))
-        }
+        let rows: RealRows<Matrix>
         switch source {
-        case let .distribution(draw):
-            var realRng = stream(.realData), holdoutRng = stream(.holdout)
-            let training = draw(samples, &realRng)
-            let held = draw(holdout, &holdoutRng)
-            return ChainReality(training: training, holdout: held) { count, generation in
-                var rng = stream(.freshReal, generation)
-                return draw(count, &rng)
-            }
-        case let .dataset(rows):
-            // One permutation per chain: holdout rows first, then the real training set, then the
-            // unused rows that `fresh` consumes in order (validated to suffice).
-            var rng = stream(.realData)
-            let order = permutation(rows.rows, using: &rng)
-            let held = rows.selectingRows(order[0..<holdout])
-            let training = rows.selectingRows(order[holdout..<(holdout + samples)])
-            let unused = rows.selectingRows(order[(holdout + samples)...])
-            let box = FreshCursor()
-            return ChainReality(training: training, holdout: held) { count, _ in
-                let start = box.next
-                box.next += count
-                return unused.rows(from: start, count: count)
-            }
+        case let .distribution(draw): rows = RealRows(source: .distribution(draw))
+        case let .dataset(m): rows = RealRows(source: .dataset(m))
         }
+        return rows.chainReality(variant: variant, replicate: replicate, seed: seed, samples: samples, holdout: holdout)
     }
 }
 

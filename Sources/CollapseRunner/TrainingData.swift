@@ -12,6 +12,8 @@ public protocol TrainingData: Sendable {
     func prefix(_ k: Int) -> Self
     /// Rows `from ..< from + k`.
     func rows(from start: Int, count k: Int) -> Self
+    /// The rows at `indices`, in that order (no repeats needed, any order).
+    func selecting(rowsAt indices: [Int]) -> Self
     /// Column names of the exported CSV (before the `origin` column).
     var csvColumns: [String] { get }
     /// The rows as CSV lines (without the `origin` column, no line breaks).
@@ -60,6 +62,8 @@ extension Matrix: TrainingData {
     }
 
     public func prefix(_ k: Int) -> Matrix { rows(from: 0, count: k) }
+
+    public func selecting(rowsAt indices: [Int]) -> Matrix { selectingRows(indices) }
 
     public var csvColumns: [String] { columns == 1 ? ["x"] : (1...columns).map { "x\($0)" } }
 

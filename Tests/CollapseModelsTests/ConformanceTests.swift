@@ -79,4 +79,36 @@ func gaussianRows(_ n: Int, dimension d: Int, path: UInt32) -> Matrix {
         try Conformance(model: MultivariateGaussianModel(), data: gaussianRows(3, dimension: 4, path: 13),
                         rowCount: { $0.rows }).check("mvn singular")
     }
+
+    @Test func kernelDensityConforms() throws {
+        try Conformance(model: KernelDensityModel(bandwidth: .scott), data: gaussianRows(80, dimension: 2, path: 20), rowCount: { $0.rows }).check("kde scott")
+        try Conformance(model: KernelDensityModel(bandwidth: .silverman), data: gaussianRows(80, dimension: 1, path: 21), rowCount: { $0.rows }).check("kde silverman")
+        try Conformance(model: KernelDensityModel(bandwidth: .fixed(0.4)), data: gaussianRows(1, dimension: 3, path: 22), rowCount: { $0.rows }).check("kde fixed, one row")
+        try Conformance(model: KernelDensityModel(bandwidth: .scott), data: gaussianRows(2, dimension: 3, path: 23), rowCount: { $0.rows }).check("kde singular")
+        try Conformance(model: KernelDensityModel(bandwidth: .scott), data: Matrix(rows: 5, columns: 2, repeating: 0.5), rowCount: { $0.rows }).check("kde point mass")
+    }
+
+    @Test func categoricalConforms() throws {
+        var rng = Philox4x32(seed: modelTestSeed, path: [0xC0F, 30])
+        let tokens = TokenCounts(counts: Multinomial.counts(total: 500, probabilities: Zipf.probabilities(vocabulary: 40, exponent: 1.1), using: &rng))
+        try Conformance(model: CategoricalModel(smoothing: 0.5), data: tokens, rowCount: { $0.total }).check("categorical smoothed")
+        try Conformance(model: CategoricalModel(), data: tokens, rowCount: { $0.total }).check("categorical")
+    }
+
+    @Test func linearRegressionConforms() throws {
+        var rng = Philox4x32(seed: modelTestSeed, path: [0xC0F, 31])
+        let truth = FittedLinearRegression(coefficients: [1, -2, 0.5], intercept: 0.3, noiseVariance: 0.25)
+        let data = truth.sample(count: 60, options: .plain, using: &rng)
+        try Conformance(model: LinearRegressionModel(intercept: true, noise: .known(standardDeviation: 0.5)), data: data, rowCount: { $0.count }).check("linear-regression known noise")
+        try Conformance(model: LinearRegressionModel(), data: data, rowCount: { $0.count }).check("linear-regression")
+    }
+
+    @Test func classConditionalConforms() throws {
+        let features = gaussianRows(90, dimension: 2, path: 32)
+        let labels = (0..<90).map { $0 % 3 == 0 ? 1 : 0 }
+        try Conformance(model: ClassConditionalModel(base: MultivariateGaussianModel(), classCount: 2),
+                        data: LabelledData(features: features, labels: labels), rowCount: { $0.count }).check("class-conditional mvn")
+        try Conformance(model: ClassConditionalModel(base: KernelDensityModel(), classCount: 3),
+                        data: LabelledData(features: features, labels: labels), rowCount: { $0.count }).check("class-conditional kde, extinct class")
+    }
 }
