@@ -164,6 +164,7 @@ public struct Engine {
                                 rows: rowsWritten, chains: range.count, resumedFromChain: firstChain)
         try files.writeAtomically(manifest.json(), to: files.manifest)
         try files.removeState()
+        try? FileManager.default.removeItem(at: files.lockFile) // still held until `defer` releases it
         return RunSummary(chains: range.count, rows: rowsWritten, seconds: seconds, resumedFromChain: firstChain)
     }
 }

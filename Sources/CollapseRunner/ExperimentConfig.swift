@@ -23,6 +23,31 @@ public enum ConfigDefaults {
     public static let gmmMaxIterations = 100
     public static let gmmRegularization = 1e-6
     public static let smoothing = 0.0
+    // Added with the config loader (docs/CONFIG.md lists every default):
+    /// `real.mean` and `real.std` of `distribution: gaussian`.
+    public static let gaussianMean = 0.0
+    public static let gaussianStd = 1.0
+    /// `real.loc` and `real.scale` of `distribution: student-t`.
+    public static let studentTLoc = 0.0
+    public static let studentTScale = 1.0
+    /// `real.exponent` of `distribution: zipf` (the classic Zipf law).
+    public static let zipfExponent = 1.0
+    /// `real.noise_std` of `distribution: linear-regression`.
+    public static let noiseStd = 1.0
+    /// `model.estimator` of gaussian and mvn.
+    public static let estimator: CovarianceEstimator = .mle
+    /// `model.regularization` of mvn (0: the analysed estimator is exact).
+    public static let mvnRegularization = 0.0
+    /// `model.bandwidth` of kde.
+    public static let bandwidth: ModelConfig.BandwidthSetting = .scott
+    /// `model.intercept`, `model.noise: known`, `model.design: fresh` of linear-regression.
+    public static let intercept = false
+    public static let knownNoise = false
+    public static let freshDesign = false
+    /// `model.class_conditional`.
+    public static let classConditional = false
+    /// `regime.kind`.
+    public static let regime: RegimeConfig.Kind = .replace
 }
 
 /// One fully resolved experiment variant.
@@ -211,6 +236,12 @@ public struct RegimeConfig: Sendable, Codable, Equatable {
         self.kind = kind
         self.realFraction = realFraction
     }
+
+    /// Real rows per training set under `mix` and `fresh`: m = round(realFraction · M), halves
+    /// rounded away from zero (so 0.5 · 5 gives 3). The config loader and the engine both use this.
+    public func realRows(samples: Int) -> Int {
+        Int((realFraction * Double(samples)).rounded(.toNearestOrAwayFromZero))
+    }
 }
 
 /// A scalar config value as written in a sweep (for CSV columns and the manifest).
@@ -264,6 +295,8 @@ public struct Experiment: Sendable, Codable, Equatable {
     public var configText: String
     /// Swept key paths, in column order.
     public var sweptKeys: [String]
+    /// Command-line overrides applied to every variant (`replicates`, `generations`, `seed`).
+    public var overrides: [String: String] = [:]
     public var variants: [Variant]
 
     public init(configPath: String, configSHA256: String, configText: String, sweptKeys: [String], variants: [Variant]) {

@@ -27,7 +27,13 @@ struct Manifest {
             /// `git rev-parse HEAD` of the repository holding the config file, when it is one.
             let configRepositoryCommit: String?
         }
-        struct ConfigFile: Encodable { let path: String; let sha256: String; let text: String }
+        struct ConfigFile: Encodable {
+            let path: String
+            /// SHA-256 of the file bytes (with command-line overrides, of the bytes plus the overrides).
+            let sha256: String
+            let text: String
+            let overrides: [String: String]
+        }
         struct VariantEntry: Encodable {
             let index: Int
             let parameters: [String: ConfigValue]
@@ -64,7 +70,7 @@ struct Manifest {
         init(_ m: Manifest) {
             let e = m.experiment
             tool = Tool(configRepositoryCommit: Self.gitCommit(near: e.configPath))
-            config = ConfigFile(path: e.configPath, sha256: e.configSHA256, text: e.configText)
+            config = ConfigFile(path: e.configPath, sha256: e.configSHA256, text: e.configText, overrides: e.overrides)
             seed = e.variants.first?.config.seed ?? 0
             sweptKeys = e.sweptKeys
             variants = e.variants.map { v in

@@ -13,6 +13,7 @@ public enum Merger {
         let configText: String
         let rows: Int
         let seconds: Double
+        let overrides: [String: String]
     }
 
     /// Reads a shard directory's manifest; errors say which directory and what is wrong.
@@ -36,14 +37,15 @@ public enum Merger {
             throw RunError.merge("\(url.path) has no metrics.csv")
         }
         return ShardInfo(url: url, index: parts[0], count: parts[1], configSHA256: sha, configPath: path, configText: text,
-                         rows: run["rows"] as? Int ?? 0, seconds: run["seconds"] as? Double ?? 0)
+                         rows: run["rows"] as? Int ?? 0, seconds: run["seconds"] as? Double ?? 0,
+                         overrides: config["overrides"] as? [String: String] ?? [:])
     }
 
     /// The config (path and text) the shards were made from, after checking they agree.
-    public static func sourceConfig(of shards: [URL]) throws(RunError) -> (path: String, text: String) {
+    public static func sourceConfig(of shards: [URL]) throws(RunError) -> (path: String, text: String, overrides: [String: String]) {
         guard let first = shards.first else { throw RunError.merge("merge needs at least one shard directory") }
         let info = try shardInfo(first)
-        return (info.configPath, info.configText)
+        return (info.configPath, info.configText, info.overrides)
     }
 
     public static func merge(shards: [URL], into out: URL, experiment: Experiment, registry: MetricRegistry = .standard,
