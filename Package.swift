@@ -63,6 +63,10 @@ let package = Package(
             dependencies: ["CollapseModels", "CollapseCore"]
         ),
         .testTarget(
+            name: "CollapseCLITests",
+            dependencies: ["collapse"]
+        ),
+        .testTarget(
             name: "CollapseRunnerTests",
             dependencies: ["CollapseRunner", "CollapseMetrics", "CollapseModels", "CollapseCore"]
         ),

@@ -54,6 +54,9 @@ enum ChainFactory {
             case let .mvn(estimator, regularization):
                 return try labelled(MultivariateGaussianModel(estimator: estimator, regularization: regularization), config, metrics)
             case let .kde(bandwidth): return try labelled(KernelDensityModel(bandwidth: kernelBandwidth(bandwidth)), config, metrics)
+            case let .gmm(components, restarts, tolerance, maxIterations, regularization):
+                return try labelled(GaussianMixtureModel(components: components, nInit: restarts, tolerance: tolerance,
+                                                         maxIterations: maxIterations, regularization: regularization), config, metrics)
             default:
                 throw RunError.invalidReality("model.class_conditional is not available for model.kind \(config.model.kind)")
             }
@@ -65,6 +68,9 @@ enum ChainFactory {
             return try continuous(MultivariateGaussianModel(estimator: estimator, regularization: regularization), config, metrics)
         case let .kde(bandwidth):
             return try continuous(KernelDensityModel(bandwidth: kernelBandwidth(bandwidth)), config, metrics)
+        case let .gmm(components, restarts, tolerance, maxIterations, regularization):
+            return try continuous(GaussianMixtureModel(components: components, nInit: restarts, tolerance: tolerance,
+                                                       maxIterations: maxIterations, regularization: regularization), config, metrics)
         case let .categorical(smoothing):
             guard case let .zipf(vocabulary, exponent) = config.real.source else {
                 throw RunError.invalidReality("model.kind categorical needs real.distribution zipf")
@@ -91,8 +97,6 @@ enum ChainFactory {
                 }
             }
             return runner
-        default:
-            throw RunError.invalidReality("model.kind \(config.model.kind) is not available in this build yet")
         }
     }
 

@@ -111,4 +111,16 @@ func gaussianRows(_ n: Int, dimension d: Int, path: UInt32) -> Matrix {
         try Conformance(model: ClassConditionalModel(base: KernelDensityModel(), classCount: 3),
                         data: LabelledData(features: features, labels: labels), rowCount: { $0.count }).check("class-conditional kde, extinct class")
     }
+
+    @Test func gaussianMixtureConforms() throws {
+        try Conformance(model: GaussianMixtureModel(components: 3, nInit: 2), data: gaussianRows(120, dimension: 2, path: 40), rowCount: { $0.rows }).check("gmm")
+        try Conformance(model: GaussianMixtureModel(components: 2), data: Matrix(rows: 20, columns: 3, repeating: 0.25), rowCount: { $0.rows }).check("gmm identical rows")
+        try Conformance(model: GaussianMixtureModel(components: 5), data: gaussianRows(5, dimension: 2, path: 41), rowCount: { $0.rows }).check("gmm K = n")
+        try Conformance(model: GaussianMixtureModel(components: 2, regularization: 0),
+                        data: gaussianRows(40, dimension: 1, path: 42).appendingRows(Matrix(rows: 10, columns: 1, repeating: 7.1)),
+                        rowCount: { $0.rows }).check("gmm 1-D identical cluster, no regularisation")
+        let features = gaussianRows(90, dimension: 2, path: 43), labels = (0..<90).map { $0 % 3 == 0 ? 1 : 0 }
+        try Conformance(model: ClassConditionalModel(base: GaussianMixtureModel(components: 2), classCount: 2),
+                        data: LabelledData(features: features, labels: labels), rowCount: { $0.count }).check("class-conditional gmm")
+    }
 }
