@@ -37,7 +37,7 @@ def machine():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--workloads", default="normal,gemm,syrk,mvn")
+    parser.add_argument("--workloads", default="normal,gemm,syrk,mvn,gmm-small,gmm-large,kde")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "collapse-bench"))
     args = parser.parse_args()
 
@@ -91,6 +91,19 @@ def main():
         if ("mvn", "numpy") in results:
             rows.append(("mvn d=256 M=25600 fit+sample", "numpy (cov, cholesky, z @ L.T)", peer,
                          f"{median(('mvn', 'numpy'), 'gflops'):.1f} GFLOP/s", ""))
+    for w, label in (("gmm-4-2", "gmm K=4 d=2 M=20000 fit+sample"), ("gmm-8-16", "gmm K=8 d=16 M=20000 fit+sample"),
+                     ("kde", "kde log-density 10^4 x 10^4, d=8")):
+        if (w, "swift") not in results:
+            continue
+        ours = median((w, "swift"), "seconds")
+        peer = median((w, "scikit-learn"), "seconds") if (w, "scikit-learn") in results else float("nan")
+        extra = ""
+        if "iterations" in results[(w, "swift")][0]:
+            it_ours = results[(w, "swift")][0]["iterations"]
+            it_peer = results[(w, "scikit-learn")][0]["iterations"] if (w, "scikit-learn") in results else "?"
+            extra = f" (EM iterations {it_ours} vs {it_peer})"
+        rows.append((label, "collapse", ours, "", f"scikit-learn/ours = {peer / ours:.2f}x{extra}"))
+        rows.append((label, "scikit-learn", peer, "", ""))
     for r in rows:
         print(f"| {r[0]} | {r[1]} | {r[2]:.4f} | {r[3]} | {r[4]} |")
 

@@ -1,10 +1,12 @@
 """numpy peers of the collapse-bench workloads: the same work, written the way a researcher would.
 
-Usage: python peer.py normal|gemm|syrk|mvn [--repeats N]. Prints one JSON object per line, like
+Usage: python peer.py normal|gemm|syrk|mvn|gmm-small|gmm-large|kde [--repeats N]. Prints one JSON object per line, like
 collapse-bench. Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 (Scripts/bench/run does).
 """
 import argparse
 import json
+import os
+import tempfile
 import time
 
 import numpy as np
@@ -69,9 +71,45 @@ def mvn(repeats):
     emit(workload="mvn", impl="numpy", seconds=t, gflops=flops / t * 1e-9, d=d, m=m)
 
 
+def bench_file(name):
+    return os.path.join(os.environ.get("COLLAPSE_BENCH_DIR", tempfile.gettempdir()), f"collapse-bench-{name}.f64")
+
+
+def gmm(k, d, m, repeats):
+    from sklearn.mixture import GaussianMixture
+
+    name = f"gmm-{k}-{d}-{m}"
+    x = np.fromfile(bench_file(name + "-data")).reshape(m, d)
+    means = np.fromfile(bench_file(name + "-means")).reshape(k, d)
+    iterations = []
+
+    def generation():
+        g = GaussianMixture(n_components=k, covariance_type="full", tol=1e-3, max_iter=100, reg_covar=1e-6,
+                            weights_init=np.full(k, 1 / k), means_init=means,
+                            precisions_init=np.stack([np.eye(d)] * k), random_state=0)
+        g.fit(x)
+        iterations.append(int(g.n_iter_))
+        g.sample(m)
+
+    t = best(repeats, generation)
+    emit(workload=f"gmm-{k}-{d}", impl="scikit-learn", seconds=t, iterations=iterations[-1], k=k, d=d, m=m)
+
+
+def kde(repeats):
+    from sklearn.neighbors import KernelDensity
+
+    n, d = 10_000, 8
+    train = np.fromfile(bench_file("kde-train")).reshape(n, d)
+    queries = np.fromfile(bench_file("kde-queries")).reshape(n, d)
+    model = KernelDensity(kernel="gaussian", bandwidth=0.5).fit(train)
+    t = best(repeats, lambda: model.score_samples(queries))
+    emit(workload="kde", impl="scikit-learn", seconds=t, n=n, d=d)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("workload", choices=["normal", "gemm", "syrk", "mvn"])
+    parser.add_argument("workload", choices=["normal", "gemm", "syrk", "mvn", "gmm-small", "gmm-large", "kde"])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    {"normal": normal, "gemm": gemm, "syrk": syrk, "mvn": mvn}[args.workload](args.repeats)
+    {"normal": normal, "gemm": gemm, "syrk": syrk, "mvn": mvn,
+     "gmm-small": lambda r: gmm(4, 2, 20_000, r), "gmm-large": lambda r: gmm(8, 16, 20_000, r), "kde": kde}[args.workload](args.repeats)

@@ -27,17 +27,20 @@ struct CollapseBench {
             args.removeSubrange(i...(i + 1))
         }
         guard let workload = args.first else {
-            FileHandle.standardError.write("usage: collapse-bench normal|words|gemm|syrk|mvn [--repeats N]\n".data(using: .utf8)!)
+            FileHandle.standardError.write("usage: collapse-bench normal|words|gemm|syrk|mvn|gmm-small|gmm-large|kde [--repeats N]\n".data(using: .utf8)!)
             exit(2)
         }
         switch workload {
         case "normal": normal(repeats: repeats)
         case "words": words(repeats: repeats)
         case "mvn": mvn(repeats: repeats)
+        case "gmm-small": gmm(k: 4, d: 2, m: 20_000, repeats: repeats)
+        case "gmm-large": gmm(k: 8, d: 16, m: 20_000, repeats: repeats)
+        case "kde": kde(repeats: repeats)
         case "gemm": gemm(repeats: repeats)
         case "syrk": syrk(repeats: repeats)
         default:
-            FileHandle.standardError.write("collapse-bench: unknown workload '\(workload)' (normal, words, gemm, syrk, mvn)\n".data(using: .utf8)!)
+            FileHandle.standardError.write("collapse-bench: unknown workload '\(workload)' (normal, words, gemm, syrk, mvn, gmm-small, gmm-large, kde)\n".data(using: .utf8)!)
             exit(2)
         }
     }
@@ -108,6 +111,59 @@ struct CollapseBench {
         emit(["workload": "mvn", "impl": "swift", "seconds": t, "gflops": flops / t * 1e-9, "d": d, "m": m,
               "dgemm_gflops": peak * 1e-9, "bound_seconds": flops / peak, "fraction_of_bound": flops / peak / t,
               "blas_threads": BLAS.threadCount, "checksum": checksum])
+    }
+
+    /// Where the Swift side leaves data for the numpy/scikit-learn peer (raw little-endian float64).
+    static func benchFile(_ name: String) -> URL {
+        let dir = ProcessInfo.processInfo.environment["COLLAPSE_BENCH_DIR"] ?? NSTemporaryDirectory()
+        return URL(fileURLWithPath: dir).appendingPathComponent("collapse-bench-\(name).f64")
+    }
+
+    static func save(_ m: Matrix, _ name: String) {
+        let data = m.storage.withUnsafeBufferPointer { Data(buffer: $0) }
+        try! data.write(to: benchFile(name))
+    }
+
+    /// One EM fit + sample of M rows from a fixed start (means = K data rows, identity
+    /// covariances, equal weights), exactly what the scikit-learn peer does from the same files.
+    static func gmm(k: Int, d: Int, m: Int, repeats: Int) {
+        var rng = Philox4x32(seed: 8, path: [UInt32(k), UInt32(d)])
+        // A mixture of K well-separated unit-variance clusters.
+        var centres = Matrix(rows: k, columns: d) { StandardNormal.fill($0, using: &rng) }
+        centres.scale(by: 4)
+        let labels = (0..<m).map { $0 % k }
+        var x = Matrix(rows: m, columns: d) { StandardNormal.fill($0, using: &rng) }
+        for i in 0..<m { for j in 0..<d { x[i, j] += centres[labels[i], j] } }
+        let start = x.selectingRows(Array(0..<k)) // one row of each cluster (labels are i mod K)
+        let name = "gmm-\(k)-\(d)-\(m)"
+        save(x, name + "-data")
+        save(start, name + "-means")
+        let model = GaussianMixtureModel(components: k, nInit: 1, tolerance: 1e-3, maxIterations: 100, regularization: 1e-6)
+        let initial = GaussianMixtureParameters(weights: [Double](repeating: 1 / Double(k), count: k), means: start,
+                                                covariances: [Matrix](repeating: .identity(d), count: k))
+        var iterations = 0, checksum = 0.0
+        let t = best(repeats) {
+            let fit = try! model.fit(x, startingFrom: initial)
+            iterations = fit.iterations
+            let sample = fit.sample(count: m, options: .plain, using: &rng)
+            checksum += sample.storage[0]
+        }
+        emit(["workload": "gmm-\(k)-\(d)", "impl": "swift", "seconds": t, "iterations": iterations, "k": k, "d": d, "m": m,
+              "checksum": checksum])
+    }
+
+    /// Log-densities of 10^4 queries under a KDE of 10^4 rows in d = 8, fixed bandwidth 0.5
+    /// (kernel h² I, as scikit-learn's KernelDensity(bandwidth=0.5)).
+    static func kde(repeats: Int) {
+        let n = 10_000, d = 8
+        let train = randomMatrix(n, d, path: 9), queries = randomMatrix(n, d, path: 10)
+        save(train, "kde-train")
+        save(queries, "kde-queries")
+        var rng = Philox4x32(seed: 9, path: [9])
+        let fit = try! KernelDensityModel(bandwidth: .fixed(0.5)).fit(train, using: &rng)
+        var checksum = 0.0
+        let t = best(repeats) { checksum += fit.logDensities(queries).reduce(0, +) }
+        emit(["workload": "kde", "impl": "swift", "seconds": t, "n": n, "d": d, "checksum": checksum])
     }
 
     static func randomMatrix(_ rows: Int, _ columns: Int, path: UInt32) -> Matrix {
