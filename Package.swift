@@ -28,15 +28,18 @@ let package = Package(
         ),
         .target(
             name: "CollapseModels",
-            dependencies: ["CollapseCore"]
+            dependencies: ["CollapseCore"],
+            exclude: ["README.md"]
         ),
         .target(
             name: "CollapseMetrics",
-            dependencies: ["CollapseCore", "CollapseModels"]
+            dependencies: ["CollapseCore", "CollapseModels"],
+            exclude: ["README.md"]
         ),
         .target(
             name: "CollapseRunner",
-            dependencies: ["CollapseCore", "CollapseModels", "CollapseMetrics", .product(name: "Yams", package: "Yams")]
+            dependencies: ["CollapseCore", "CollapseModels", "CollapseMetrics", .product(name: "Yams", package: "Yams")],
+            exclude: ["README.md"]
         ),
         .executableTarget(
             name: "collapse",
