@@ -21,6 +21,19 @@ def run_json(cmd, env):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+def run_cli_study(env):
+    """Times the real `collapse run` on the study config (wall time of the whole process)."""
+    import tempfile
+    import time
+    out = tempfile.mkdtemp(prefix="collapse-bench-cli-")
+    binary = os.path.join(ROOT, ".build", "release", "collapse")
+    config = os.path.join(ROOT, "Scripts", "bench", "configs", "gaussian-study.yaml")
+    t0 = time.perf_counter()
+    subprocess.run([binary, "run", config, "--out", out, "--force", "--quiet"], env=env, check=True, cwd=ROOT)
+    seconds = time.perf_counter() - t0
+    return [{"workload": "study", "impl": "swift", "seconds": seconds}]
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -37,7 +50,7 @@ def machine():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--workloads", default="normal,gemm,syrk,mvn,gmm-small,gmm-large,kde")
+    parser.add_argument("--workloads", default="normal,gemm,syrk,mvn,gmm-small,gmm-large,kde,study")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "collapse-bench"))
     args = parser.parse_args()
 
@@ -47,9 +60,14 @@ def main():
     results = {}
     for workload in args.workloads.split(","):
         for _ in range(args.rounds):  # alternate ours and the peer within the same run
-            for cmd in ([args.binary, workload], [python, os.path.join(ROOT, "Scripts", "bench", "peer.py"), workload]):
-                for row in run_json(cmd, env):
-                    results.setdefault((row["workload"], row["impl"]), []).append(row)
+            peer = [python, os.path.join(ROOT, "Scripts", "bench", "peer.py"), workload]
+            if workload == "study":
+                ours = run_cli_study(dict(os.environ))  # the CLI uses both cores (BLAS single-threaded inside chains)
+                rows_out = ours + run_json(peer + ["--repeats", "1"], env)
+            else:
+                rows_out = run_json([args.binary, workload], env) + run_json(peer, env)
+            for row in rows_out:
+                results.setdefault((row["workload"], row["impl"]), []).append(row)
     load_after = os.getloadavg()
 
     print(f"# model-collapse benchmarks, {datetime.date.today().isoformat()}")
@@ -104,6 +122,12 @@ def main():
             extra = f" (EM iterations {it_ours} vs {it_peer})"
         rows.append((label, "collapse", ours, "", f"scikit-learn/ours = {peer / ours:.2f}x{extra}"))
         rows.append((label, "scikit-learn", peer, "", ""))
+    if ("study", "swift") in results:
+        ours = median(("study", "swift"), "seconds")
+        peer = median(("study", "numpy"), "seconds")
+        rows.append(("gaussian study R=1000 G=200 M=100 (collapse run, 2 threads)", "collapse", ours, "",
+                     f"numpy/ours = {peer / ours:.2f}x"))
+        rows.append(("gaussian study R=1000 G=200 M=100", "numpy, vectorised across replicates", peer, "", ""))
     for r in rows:
         print(f"| {r[0]} | {r[1]} | {r[2]:.4f} | {r[3]} | {r[4]} |")
 

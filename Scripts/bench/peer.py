@@ -106,10 +106,52 @@ def kde(repeats):
     emit(workload="kde", impl="scikit-learn", seconds=t, n=n, d=d)
 
 
+def study(repeats):
+    """The gaussian-study config, vectorised across replicates the way a researcher would write it."""
+
+    out_dir = tempfile.mkdtemp(prefix="collapse-bench-study-")
+    R, G, M, H = 1000, 200, 100, 1000
+
+    def run():
+        rng = np.random.default_rng(7)
+        x = rng.standard_normal((R, M))
+        holdout = rng.standard_normal((R, H))
+        h1 = holdout.mean(axis=1)
+        h2 = (holdout ** 2).mean(axis=1)
+        variance = np.empty((G + 1, R))
+        shift = np.empty((G + 1, R))
+        nll = np.empty((G + 1, R))
+        for g in range(G + 1):
+            mu = x.mean(axis=1)
+            var = x.var(axis=1)
+            variance[g] = var
+            shift[g] = np.abs(mu)
+            # mean of -log N(h; mu, var) over the holdout, from its first two moments
+            nll[g] = 0.5 * np.log(2 * np.pi * var) + (h2 - 2 * mu * h1 + mu ** 2) / (2 * var)
+            if g < G:
+                x = mu[:, None] + np.sqrt(var)[:, None] * rng.standard_normal((R, M))
+        reps = np.tile(np.arange(R), G + 1)
+        gens = np.repeat(np.arange(G + 1), R)
+        with open(os.path.join(out_dir, "metrics.csv"), "w") as f:
+            f.write("variant,replicate,generation,metric,value\n")
+            for name, values in (("variance", variance), ("mean_shift", shift), ("nll_real", nll)):
+                block = np.column_stack([np.zeros(R * (G + 1)), reps, gens, values.ravel()])
+                np.savetxt(f, block, fmt=["%d", "%d", "%d", "%.17g"], delimiter=",")
+        with open(os.path.join(out_dir, "summary.csv"), "w") as f:
+            f.write("generation,metric,n,mean,std,median,q05,q95\n")
+            for name, values in (("variance", variance), ("mean_shift", shift), ("nll_real", nll)):
+                q = np.quantile(values, [0.5, 0.05, 0.95], axis=1)
+                for g in range(G + 1):
+                    f.write(f"{g},{name},{R},{values[g].mean()!r},{values[g].std(ddof=1)!r},{q[0][g]!r},{q[1][g]!r},{q[2][g]!r}\n")
+
+    t = best(repeats, run)
+    emit(workload="study", impl="numpy", seconds=t, replicates=R, generations=G, samples=M)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("workload", choices=["normal", "gemm", "syrk", "mvn", "gmm-small", "gmm-large", "kde"])
+    parser.add_argument("workload", choices=["normal", "gemm", "syrk", "mvn", "gmm-small", "gmm-large", "kde", "study"])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     {"normal": normal, "gemm": gemm, "syrk": syrk, "mvn": mvn,
-     "gmm-small": lambda r: gmm(4, 2, 20_000, r), "gmm-large": lambda r: gmm(8, 16, 20_000, r), "kde": kde}[args.workload](args.repeats)
+     "gmm-small": lambda r: gmm(4, 2, 20_000, r), "gmm-large": lambda r: gmm(8, 16, 20_000, r), "kde": kde, "study": study}[args.workload](args.repeats)

@@ -26,20 +26,24 @@ public struct Summarizer {
 
     public static let columns = ["n", "mean", "std", "ci_low", "ci_high", "median", "q05", "q95", "theory"]
 
-    struct GroupKey: Hashable { let variant: Int; let generation: Int; let metric: String }
+    struct GroupKey: Hashable {
+        let variant: Int
+        let generation: Int
+        /// Index into the variant's metric names (`config.metrics + ["degenerate"]`).
+        let metricIndex: Int
+    }
+
+    /// The metric names of each variant, in row order.
+    var metricNames: [[String]] { experiment.variants.map { $0.config.metrics + ["degenerate"] } }
 
     public func write(metrics: URL, to summary: URL) throws(RunError) {
         let files = OutputFiles(directory: summary.deletingLastPathComponent())
         // Pass 1: the groups and their sizes.
         var counts: [GroupKey: Int] = [:]
         try forEachRow(metrics) { key, _ in counts[key, default: 0] += 1 }
-        let metricOrder = experiment.variants.map { v in
-            Dictionary(uniqueKeysWithValues: (v.config.metrics + ["degenerate"]).enumerated().map { ($1, $0) })
-        }
+        let names = metricNames
         let groups = counts.keys.sorted { a, b in
-            if a.variant != b.variant { return a.variant < b.variant }
-            if a.generation != b.generation { return a.generation < b.generation }
-            return (metricOrder[a.variant][a.metric] ?? .max, a.metric) < (metricOrder[b.variant][b.metric] ?? .max, b.metric)
+            (a.variant, a.generation, a.metricIndex) < (b.variant, b.generation, b.metricIndex)
         }
         let facts = experiment.variants.map { v in ChainFactory.facts(for: v.config, truth: try? truth(for: v.config)) }
         var text = (["variant"] + experiment.sweptKeys + ["generation", "metric"] + Self.columns).joined(separator: ",") + "\n"
@@ -58,9 +62,10 @@ public struct Summarizer {
             for (i, key) in groups[start..<end].enumerated() {
                 let variant = experiment.variants[key.variant]
                 let stats = Self.statistics(values[i])
-                let theory = registry.metric(named: key.metric)?.theory(facts[key.variant], generation: key.generation)
+                let metric = names[key.variant][key.metricIndex]
+                let theory = registry.metric(named: metric)?.theory(facts[key.variant], generation: key.generation)
                 var fields = [String(key.variant)] + variant.parameters.map { csvField($0.value.description) }
-                fields += [String(key.generation), key.metric, String(stats.n)]
+                fields += [String(key.generation), metric, String(stats.n)]
                 fields += [stats.mean, stats.std, stats.ciLow, stats.ciHigh, stats.median, stats.q05, stats.q95].map(CSVNumber.format)
                 fields.append(theory.map(CSVNumber.format) ?? "")
                 text += fields.joined(separator: ",") + "\n"
@@ -106,23 +111,77 @@ public struct Summarizer {
     }
 
     /// Calls `body(key, value)` for every data row of metrics.csv.
+    ///
+    /// Parses bytes directly: the variant is the first field; generation, metric and value are
+    /// the last three (swept values in between may be quoted and hold commas; these cannot).
     func forEachRow(_ url: URL, _ body: (GroupKey, Double) -> Void) throws(RunError) {
         let reader: LineReader
         do { reader = try LineReader(url: url) } catch { throw RunError.io("cannot read \(url.path): \(error)") }
+        let names = metricNames.map { $0.map { Array($0.utf8) } }
         var lineNumber = 0
-        while let line = reader.next() {
+        var failure: RunError?
+        reader.forEachLine { line in
             lineNumber += 1
-            if lineNumber == 1 { continue }
-            let fields = splitCSV(line)
-            guard fields.count >= 5, let variant = Int(fields[0]), let generation = Int(fields[fields.count - 3]),
-                  let value = CSVNumber.parse(Substring(fields[fields.count - 1])) else {
-                throw RunError.io("\(url.path):\(lineNumber): malformed metrics row: \(line)")
+            if lineNumber == 1 || line.isEmpty { return true }
+            func malformed(_ why: String) -> Bool {
+                failure = RunError.io("\(url.path):\(lineNumber): \(why): \(String(decoding: line, as: UTF8.self))")
+                return false
             }
-            guard variant >= 0 && variant < experiment.variants.count else {
-                throw RunError.io("\(url.path):\(lineNumber): variant \(variant) is not in this experiment (it has \(experiment.variants.count))")
+            guard let firstComma = line.firstIndex(of: UInt8(ascii: ",")) else { return malformed("malformed metrics row") }
+            var commas: [Int] = []
+            var i = line.endIndex - 1
+            while i > firstComma && commas.count < 3 {
+                if line[i] == UInt8(ascii: ",") { commas.append(i) }
+                i -= 1
             }
-            body(GroupKey(variant: variant, generation: generation, metric: fields[fields.count - 2]), value)
+            if i == firstComma && commas.count < 3 && line[i] == UInt8(ascii: ",") { commas.append(i) }
+            guard commas.count == 3, let variant = parseInt(line[line.startIndex..<firstComma]),
+                  let generation = parseInt(line[(commas[2] + 1)..<commas[1]]),
+                  let value = parseNumber(line[(commas[0] + 1)...]) else { return malformed("malformed metrics row") }
+            guard variant >= 0 && variant < names.count else {
+                return malformed("variant \(variant) is not in this experiment (it has \(names.count))")
+            }
+            let metric = line[(commas[1] + 1)..<commas[0]]
+            guard let index = names[variant].firstIndex(where: { $0.elementsEqual(metric) }) else {
+                return malformed("metric not measured by variant \(variant)")
+            }
+            body(GroupKey(variant: variant, generation: generation, metricIndex: index), value)
+            return true
         }
+        if let failure { throw failure }
+        if let error = reader.error { throw RunError.io("cannot read \(url.path): \(error)") }
+    }
+}
+
+/// A non-negative decimal integer from ASCII bytes.
+func parseInt(_ bytes: ArraySlice<UInt8>) -> Int? {
+    guard !bytes.isEmpty, bytes.count < 19 else { return nil }
+    var v = 0
+    for b in bytes {
+        guard b >= 48 && b <= 57 else { return nil }
+        v = v * 10 + Int(b - 48)
+    }
+    return v
+}
+
+/// A number as `CSVNumber.format` writes it (decimal, `inf`, `-inf`, `nan`), from ASCII bytes.
+func parseNumber(_ bytes: ArraySlice<UInt8>) -> Double? {
+    guard !bytes.isEmpty, bytes.count < 64 else { return nil }
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer -> Double? in
+        var n = 0
+        for b in bytes {
+            buffer[n] = CChar(bitPattern: b)
+            n += 1
+        }
+        buffer[n] = 0
+        let text = UnsafePointer(buffer.baseAddress!)
+        if strcmp(text, "nan") == 0 { return .nan }
+        if strcmp(text, "inf") == 0 { return .infinity }
+        if strcmp(text, "-inf") == 0 { return -.infinity }
+        var end: UnsafeMutablePointer<CChar>?
+        let v = strtod(text, &end)
+        guard let end, end == buffer.baseAddress! + n, v.isFinite else { return nil }
+        return v
     }
 }
 
@@ -153,11 +212,11 @@ func splitCSV(_ line: Substring) -> [String] {
     return fields
 }
 
-/// Reads a text file line by line in chunks (memory bounded by the chunk and the longest line).
+/// Reads a file line by line in 1 MiB chunks (memory bounded by the chunk and the longest line),
+/// handing each line's bytes (without the line break; a trailing CR is dropped) to a closure.
 final class LineReader {
     let handle: FileHandle
-    var buffer = Data()
-    var eof = false
+    var error: (any Error)?
 
     init(url: URL) throws {
         handle = try FileHandle(forReadingFrom: url)
@@ -165,23 +224,41 @@ final class LineReader {
 
     deinit { try? handle.close() }
 
-    func next() -> Substring? {
+    /// Calls `body` per line until it returns false or the file ends.
+    func forEachLine(_ body: (ArraySlice<UInt8>) -> Bool) {
+        var buffer: [UInt8] = []
+        var start = 0
         while true {
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                var lineData = buffer[buffer.startIndex..<newline]
-                if lineData.last == UInt8(ascii: "\r") { lineData = lineData.dropLast() }
-                let line = String(decoding: lineData, as: UTF8.self)
-                buffer.removeSubrange(buffer.startIndex...newline)
-                return Substring(line)
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
+                self.error = error
+                return
             }
-            if eof {
-                if buffer.isEmpty { return nil }
-                let line = String(decoding: buffer, as: UTF8.self)
-                buffer.removeAll()
-                return Substring(line)
+            let atEnd = chunk.isEmpty
+            if start > 0 {
+                buffer.removeSubrange(0..<start)
+                start = 0
             }
-            let chunk = handle.readData(ofLength: 1 << 20)
-            if chunk.isEmpty { eof = true } else { buffer.append(chunk) }
+            buffer.append(contentsOf: chunk)
+            var i = start
+            let n = buffer.count
+            while i < n {
+                if buffer[i] == UInt8(ascii: "\n") {
+                    var end = i
+                    if end > start && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                    if !body(buffer[start..<end]) { return }
+                    start = i + 1
+                }
+                i += 1
+            }
+            if atEnd {
+                if start < n {
+                    var end = n
+                    if buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                    _ = body(buffer[start..<end])
+                }
+                return
+            }
         }
     }
 }

@@ -65,6 +65,8 @@ import Testing
     ] as [(UInt64, [UInt32], [UInt32])])
     func seedSequenceMatchesNumPy(seed: UInt64, key: [UInt32], expected: [UInt32]) {
         #expect(SeedSequence(seed: seed, spawnKey: key).generateState(wordCount: 4) == expected)
+        let fast = SeedSequence.fourWords(seed: seed, spawnKey: key)
+        #expect([fast.0, fast.1, fast.2, fast.3] == expected)
     }
 
     @Test func sameIdentityGivesSameStream() {

@@ -51,8 +51,8 @@ public struct Philox4x32: RandomStream, Sendable, Hashable {
     /// Different paths give statistically independent streams; the same (seed, path) always gives
     /// the same stream, whatever thread or process asks for it.
     public init(seed: UInt64, path: [UInt32]) {
-        let words = SeedSequence(seed: seed, spawnKey: path).generateState(wordCount: 4)
-        self.init(key: (words[0], words[1]), counterHigh: (words[2], words[3]))
+        let words = SeedSequence.fourWords(seed: seed, spawnKey: path)
+        self.init(key: (words.0, words.1), counterHigh: (words.2, words.3))
     }
 
     /// The stream identified by `id` under the root `seed`.

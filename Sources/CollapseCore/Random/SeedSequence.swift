@@ -74,6 +74,56 @@ public struct SeedSequence: Sendable, Hashable {
         return pool
     }
 
+    /// The first four output words for `seed` and `spawnKey` without building a `SeedSequence`:
+    /// the same values as `SeedSequence(seed:spawnKey:).generateState(wordCount: 4)`, computed on
+    /// the stack (streams are keyed several times per generation of every chain).
+    public static func fourWords(seed: UInt64, spawnKey: [UInt32]) -> (UInt32, UInt32, UInt32, UInt32) {
+        let entropyCount = spawnKey.isEmpty ? (seed >> 32 != 0 ? 2 : 1) : poolSize + spawnKey.count
+        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: max(entropyCount, poolSize) + poolSize) { buffer in
+            let entropy = buffer.baseAddress!
+            let pool = entropy + max(entropyCount, poolSize)
+            entropy[0] = UInt32(truncatingIfNeeded: seed)
+            var count = 1
+            if seed >> 32 != 0 { entropy[1] = UInt32(truncatingIfNeeded: seed >> 32); count = 2 }
+            if !spawnKey.isEmpty {
+                while count < poolSize { entropy[count] = 0; count += 1 }
+                for w in spawnKey { entropy[count] = w; count += 1 }
+            }
+            var hashConst = initA
+            @inline(__always) func hashmix(_ value: UInt32) -> UInt32 {
+                var v = value ^ hashConst
+                hashConst = hashConst &* multA
+                v = v &* hashConst
+                v ^= v >> xShift
+                return v
+            }
+            @inline(__always) func mix(_ x: UInt32, _ y: UInt32) -> UInt32 {
+                var r = (mixMultL &* x) &- (mixMultR &* y)
+                r ^= r >> xShift
+                return r
+            }
+            for i in 0..<poolSize { pool[i] = hashmix(i < count ? entropy[i] : 0) }
+            for src in 0..<poolSize {
+                for dst in 0..<poolSize where src != dst { pool[dst] = mix(pool[dst], hashmix(pool[src])) }
+            }
+            if count > poolSize {
+                for src in poolSize..<count {
+                    for dst in 0..<poolSize { pool[dst] = mix(pool[dst], hashmix(entropy[src])) }
+                }
+            }
+            var hb = initB
+            @inline(__always) func out(_ i: Int) -> UInt32 {
+                var v = pool[i] ^ hb
+                hb = hb &* multB
+                v = v &* hb
+                v ^= v >> xShift
+                return v
+            }
+            let a = out(0), b = out(1), c = out(2), d = out(3)
+            return (a, b, c, d)
+        }
+    }
+
     /// `wordCount` 32-bit words of key material drawn from the pool.
     public func generateState(wordCount: Int) -> [UInt32] {
         precondition(wordCount >= 0, "generateState needs a non-negative word count, got \(wordCount)")
