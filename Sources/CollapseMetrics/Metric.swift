@@ -109,6 +109,9 @@ public struct RealTruth: Sendable {
     public var minority: (index: Int, share: Double)?
     /// The real CDF for 1-D sources (for tail masses of non-Gaussian models), if known.
     public var cdf: (@Sendable (Double) -> Double)?
+    /// The real log-density of each row (natural log), for a known distribution (gaussian, mvn,
+    /// gmm, student-t); nil for a dataset, whose density is unknown.
+    public var logDensity: (@Sendable (Matrix) -> [Double])?
 
     public init(mean: [Double], covariance: Matrix) {
         self.mean = mean
@@ -141,11 +144,15 @@ public struct MetricContext {
     /// The real holdout (same data type as the training set), never trained on.
     public var holdout: Any
     public var truth: RealTruth
+    /// The chain's generation-0 real training set (same data type as `trainingData`), or nil
+    /// where the caller has none.
+    public var realTraining: Any?
     /// A fresh stream for a metric's own purpose at this (variant, replicate, generation).
     public var stream: @Sendable (StreamPurpose) -> Philox4x32
 
     public init(facts: ExperimentFacts, generation: Int, fitted: any FittedModel, trainingData: Any, provenance: Provenance,
-                samples: Any?, holdout: Any, truth: RealTruth, stream: @escaping @Sendable (StreamPurpose) -> Philox4x32) {
+                samples: Any?, holdout: Any, truth: RealTruth, realTraining: Any? = nil,
+                stream: @escaping @Sendable (StreamPurpose) -> Philox4x32) {
         self.facts = facts
         self.generation = generation
         self.fitted = fitted
@@ -154,6 +161,7 @@ public struct MetricContext {
         self.samples = samples
         self.holdout = holdout
         self.truth = truth
+        self.realTraining = realTraining
         self.stream = stream
     }
 

@@ -15,19 +15,34 @@ public struct MetricRegistry: Sendable {
     public static let standard = MetricRegistry(metrics: [
         VarianceMetric(),
         TraceRatioMetric(),
+        LogDetRatioMetric(),
+        MinEigenvalueRatioMetric(),
+        TailMassMetric(),
+        SampleTailFractionMetric(),
+        KurtosisMetric(),
         MeanShiftMetric(),
+        MeanShiftStdMetric(),
+        MeanShiftSquaredMetric(),
+        W2Metric(),
+        KLRealModelMetric(),
+        MMDMetric(),
         NLLRealMetric(),
         RealFractionTrainMetric(),
         SyntheticDepthMetric(),
+        DistanceToClosestRecordMetric(),
+        CopyRateMetric(),
     ])
+
+    /// Metrics left out of the default selection because they cost O(n²) per generation.
+    public static let notByDefault: Set<String> = ["mmd", "dcr", "copy_rate"]
 
     public var names: [String] { metrics.map(\.name) }
 
     public func metric(named name: String) -> (any Metric)? { metrics.first { $0.name == name } }
 
-    /// The default selection: every metric that applies, except the expensive or randomised ones.
+    /// The default selection: every metric that applies, except the O(n²) ones (`notByDefault`).
     public func defaults(for facts: ExperimentFacts) -> [String] {
-        metrics.filter { $0.problem(with: facts) == nil }.map(\.name)
+        metrics.filter { $0.problem(with: facts) == nil && !Self.notByDefault.contains($0.name) }.map(\.name)
     }
 }
 

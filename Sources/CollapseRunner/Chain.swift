@@ -137,7 +137,7 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
             if config.records(generation: g) {
                 let context = MetricContext(
                     facts: facts, generation: g, fitted: fitted, trainingData: data, provenance: training.provenance,
-                    samples: sample, holdout: reality.holdout, truth: world.truth,
+                    samples: sample, holdout: reality.holdout, truth: world.truth, realTraining: reality.training,
                     stream: { purpose in
                         Philox4x32(seed: seed, id: StreamID(variant: variant, replicate: replicate, generation: g, purpose: purpose))
                     })

@@ -39,6 +39,7 @@ public struct ContinuousWorld: RealWorld {
             var t = RealTruth(mean: [mean], covariance: Matrix([[std * std]]))
             t.centralQuantiles = (mean + std * SpecialFunctions.normalQuantile(0.01), mean + std * SpecialFunctions.normalQuantile(0.99))
             t.cdf = { SpecialFunctions.normalCDF(($0 - mean) / std) }
+            t.logDensity = { rows in rows.storage.map { SpecialFunctions.normalLogDensity(($0 - mean) / std) - Foundation.log(std) } }
             truth = t
         case let .studentT(df, loc, scale):
             let t = StudentT(degreesOfFreedom: df, location: loc, scale: scale)
@@ -47,14 +48,25 @@ public struct ContinuousWorld: RealWorld {
             }
             // The variance is finite only for df > 2; reality's covariance is then scale² df/(df-2).
             let variance = df > 2 ? scale * scale * df / (df - 2) : Double.infinity
-            truth = RealTruth(mean: [df > 1 ? loc : .nan], covariance: Matrix([[variance]]))
+            var truthValues = RealTruth(mean: [df > 1 ? loc : .nan], covariance: Matrix([[variance]]))
+            truthValues.cdf = { t.cdf($0) }
+            truthValues.centralQuantiles = (t.quantile(0.01), t.quantile(0.99))
+            truthValues.logDensity = { rows in rows.storage.map { t.logDensity($0) } }
+            truth = truthValues
         case let .mvn(mean, covariance):
             let dist: MultivariateNormal
             do { dist = try MultivariateNormal(mean: mean, covariance: covariance) } catch {
                 throw RunError.invalidReality("real.covariance is not positive definite: \(error)")
             }
             source = .distribution { count, rng in dist.sample(count: count, using: &rng) }
-            truth = RealTruth(mean: mean, covariance: covariance)
+            var t = RealTruth(mean: mean, covariance: covariance)
+            t.tailRadiusSquared = TailRegion.gaussianRadiusSquared(dimension: mean.count)
+            if mean.count == 1 {
+                let sd = covariance[0, 0].squareRoot()
+                t.centralQuantiles = (mean[0] + sd * SpecialFunctions.normalQuantile(0.01), mean[0] + sd * SpecialFunctions.normalQuantile(0.99))
+            }
+            t.logDensity = { rows in dist.logDensities(rows) }
+            truth = t
         case let .gmm(weights, means, covariances):
             var components: [MultivariateNormal] = []
             for (k, (mu, sigma)) in zip(means, covariances).enumerated() {
@@ -63,12 +75,26 @@ public struct ContinuousWorld: RealWorld {
                 }
             }
             let parts = components
-            source = .distribution { count, rng in
+            let draw: @Sendable (Int, inout Philox4x32) -> Matrix = { count, rng in
                 let counts = Multinomial.counts(total: count, probabilities: weights, using: &rng)
                 let blocks = zip(parts, counts).map { $0.sample(count: $1, using: &rng) }
                 return Matrix.concatenate(blocks)
             }
-            truth = Self.mixtureTruth(weights: weights, means: means, covariances: covariances)
+            source = .distribution(draw)
+            var t = Self.mixtureTruth(weights: weights, means: means, covariances: covariances)
+            if means[0].count > 1 {
+                // No closed form for the radius quantile of a mixture: the empirical 98 % quantile of
+                // a large reference sample drawn with a fixed stream (TailRegion.referenceRows).
+                var rng = TailRegion.referenceStream
+                let rows = draw(TailRegion.referenceRows, &rng)
+                t.tailRadiusSquared = TailRegion.empiricalRadiusSquared(rows: rows, mean: t.mean, covariance: t.covariance)
+            }
+            let logWeights = weights.map { Foundation.log($0) }
+            t.logDensity = { rows in
+                let perComponent = zip(parts, logWeights).map { part, logWeight in part.logDensities(rows).map { $0 + logWeight } }
+                return (0..<rows.rows).map { i in SpecialFunctions.logSumExp(perComponent.map { $0[i] }) }
+            }
+            truth = t
         case let .dataset(d):
             source = .dataset(d.features)
             let (mean, cov) = d.features.covariance(ddof: 0)
@@ -76,6 +102,8 @@ public struct ContinuousWorld: RealWorld {
             if d.features.columns == 1 {
                 let q = Descriptive.quantiles(of: d.features.storage, [0.01, 0.99])
                 t.centralQuantiles = (q[0], q[1])
+            } else {
+                t.tailRadiusSquared = TailRegion.empiricalRadiusSquared(rows: d.features, mean: mean, covariance: cov)
             }
             truth = t
         case .zipf, .linearRegression:
