@@ -65,7 +65,7 @@ public struct W2Metric: Metric {
         if context.facts.gaussianReality, context.facts.knownDistribution, let g = singleGaussian(context.fitted) {
             return gaussianW2Squared(g.mean, g.covariance, context.truth.mean, context.truth.covariance).map { $0.squareRoot() } ?? .nan
         }
-        guard let samples = sampleMatrix(context), let holdout = context.holdout as? Matrix, holdout.rows > 0,
+        guard let samples = sampleMatrix(context), let holdout = featureRows(context.holdout), holdout.rows > 0,
               samples.columns == holdout.columns else { return .nan }
         let d = samples.columns
         if d == 1 { return empiricalW2Squared(samples.storage, holdout.storage).squareRoot() }
@@ -108,8 +108,8 @@ public struct KLRealModelMetric: Metric {
         if context.facts.gaussianReality, context.facts.knownDistribution, let g = singleGaussian(context.fitted) {
             return gaussianKL(mu0: truth.mean, s0: truth.covariance, mu1: g.mean, s1: g.covariance)
         }
-        guard let logReal = truth.logDensity, let holdout = context.holdout as? Matrix, holdout.rows > 0,
-              let logModel = logDensities(context.fitted, holdout) else { return .nan }
+        guard let logReal = truth.logDensity, let holdout = featureRows(context.holdout), holdout.rows > 0,
+              let logModel = logDensities(context.fitted, context.holdout) else { return .nan }
         let real = logReal(holdout)
         var sum = 0.0
         for (p, q) in zip(real, logModel) {
@@ -161,7 +161,7 @@ public struct MMDMetric: Metric {
     public let direction = MetricDirection.higherIsWorse
     public func problem(with facts: ExperimentFacts) -> String? { continuousOnly(facts) }
     public func evaluate(_ context: MetricContext) -> Double {
-        guard let samples = sampleMatrix(context), let holdout = context.holdout as? Matrix,
+        guard let samples = sampleMatrix(context), let holdout = featureRows(context.holdout),
               samples.columns == holdout.columns, samples.rows >= 2, holdout.rows >= 2 else { return .nan }
         var rng = context.stream(for: .mmdBandwidthRows)
         return squaredMMD(samples, holdout, using: &rng)

@@ -65,6 +65,21 @@ public struct ExperimentFacts: Sendable, Equatable {
     public var regularization: Double
     /// tr(Sigma_real) for a known distribution (sigma_0² in 1-D), for theory values.
     public var realTrace: Double?
+    /// Categorical: the additive smoothing alpha (0 otherwise).
+    public var smoothing: Double = 0
+    /// Categorical: `sampling.top_k`, if set.
+    public var topK: Int?
+    /// Categorical on a known distribution: the real symbol probabilities.
+    public var realProbabilities: [Double]?
+    /// Linear regression: an intercept is fitted.
+    public var intercept = false
+    /// Linear regression on a known distribution: the real noise variance s².
+    public var realNoiseVariance: Double?
+    /// Real share of the originally smallest component/class (gmm source, or labelled dataset with
+    /// a class-conditional model), for `minority_share`.
+    public var realMinorityShare: Double?
+    /// Gaussian reality: log det Sigma_real (2 log sigma_0 in 1-D), for entropy theory.
+    public var realLogDeterminant: Double?
 
     public init(modelKind: String, dataKind: DataKind, dimension: Int, samples: Int, generations: Int, regime: String,
                 realFraction: Double, estimator: String?, temperature: Double, truncation: Double?, knownDistribution: Bool,
@@ -112,6 +127,9 @@ public struct RealTruth: Sendable {
     /// The real log-density of each row (natural log), for a known distribution (gaussian, mvn,
     /// gmm, student-t); nil for a dataset, whose density is unknown.
     public var logDensity: (@Sendable (Matrix) -> [Double])?
+    /// Gaussian-mixture reality: its components with their weights (for the Bayes assignment of
+    /// `minority_share`), in component order.
+    public var mixture: [(weight: Double, component: MultivariateNormal)]?
 
     public init(mean: [Double], covariance: Matrix) {
         self.mean = mean

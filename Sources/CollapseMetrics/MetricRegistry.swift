@@ -31,6 +31,19 @@ public struct MetricRegistry: Sendable {
         SyntheticDepthMetric(),
         DistanceToClosestRecordMetric(),
         CopyRateMetric(),
+        SupportSizeMetric(),
+        TailTokenMassMetric(),
+        TotalVariationMetric(),
+        OOVRateRealMetric(),
+        EntropyMetric(),
+        GiniSimpsonMetric(),
+        DifferentialEntropyMetric(),
+        ParameterErrorMetric(),
+        TestMSERealMetric(),
+        ExcessRiskMetric(),
+        MinorityShareMetric(),
+        AccuracyRealMetric(),
+        WorstGroupAccuracyRealMetric(),
     ])
 
     /// Metrics left out of the default selection because they cost O(n²) per generation.
@@ -144,17 +157,22 @@ public struct MeanShiftMetric: Metric {
 
 // MARK: - External validity
 
-/// `nll_real`: mean negative log-likelihood of the real holdout under the generation's model.
+/// `nll_real`: mean negative log-likelihood of the real holdout under the generation's model:
+/// per row for continuous models, per token for categorical (+inf when a holdout token has
+/// probability 0), the conditional -log N(y | x·w + b, s²) for regression, and the marginal
+/// feature density for class-conditional models.
 public struct NLLRealMetric: Metric {
     public init() {}
     public let name = "nll_real"
-    public let summary = "mean negative log-likelihood of real holdout rows under the model (nats per row)"
+    public let summary = "mean negative log-likelihood of real holdout rows (tokens; regression: y given x) under the model"
     public let unit = "nats per row"
     public let direction = MetricDirection.higherIsWorse
-    public func problem(with facts: ExperimentFacts) -> String? { continuousOnly(facts) }
+    public func problem(with facts: ExperimentFacts) -> String? { nil }
     public func evaluate(_ context: MetricContext) -> Double {
-        guard let holdout = context.holdout as? Matrix else { return .nan }
-        let logs = logDensities(context.fitted, holdout)
+        if let model = context.fitted as? FittedCategorical, let tokens = context.holdout as? TokenCounts {
+            return tokens.total == 0 ? .nan : -model.meanLogProbability(of: tokens)
+        }
+        let logs = logDensities(context.fitted, context.holdout)
         guard let logs, !logs.isEmpty else { return .nan }
         var s = 0.0
         for l in logs { s -= l }
@@ -162,8 +180,8 @@ public struct NLLRealMetric: Metric {
     }
 }
 
-/// Calls `logDensities` on an existential fitted model whose data type is Matrix.
-func logDensities(_ fitted: any FittedModel, _ rows: Matrix) -> [Double]? {
+/// Calls `logDensities` on an existential fitted model whose data type is that of `rows`.
+func logDensities(_ fitted: any FittedModel, _ rows: Any) -> [Double]? {
     func open<F: FittedModel>(_ f: F) -> [Double]? {
         guard let data = rows as? F.Data else { return nil }
         return f.logDensities(data)

@@ -9,7 +9,7 @@ import Foundation
 /// real training mean (so the dgemm distance form loses little to cancellation). nil when the
 /// context has no synthetic rows, no real training matrix, fewer than 2 real rows, or widths differ.
 func realNeighbourDistances(_ context: MetricContext) -> (synthetic: [Double], realMedian: Double)? {
-    guard let samples = sampleMatrix(context), let real = context.realTraining as? Matrix, real.rows >= 2,
+    guard let samples = sampleMatrix(context), let real = featureRows(context.realTraining), real.rows >= 2,
           real.columns == samples.columns else { return nil }
     let centre = real.columnMeans()
     let r = subtractingRowVector(real, centre)

@@ -5,9 +5,17 @@ import Foundation
 // Tails: how much mass the model (and its samples) still put outside reality's central 98 %
 // (docs/metrics/continuous.md).
 
+/// The feature rows of continuous data: a `Matrix` itself, or a class-conditional
+/// `LabelledData`'s features (labels dropped); nil for other data.
+func featureRows(_ data: Any?) -> Matrix? {
+    if let m = data as? Matrix { return m }
+    if let l = data as? LabelledData { return l.features }
+    return nil
+}
+
 /// The generation's synthetic rows as a matrix, if there are any.
 func sampleMatrix(_ context: MetricContext) -> Matrix? {
-    guard let m = context.samples as? Matrix, m.rows > 0 else { return nil }
+    guard let m = featureRows(context.samples), m.rows > 0 else { return nil }
     return m
 }
 

@@ -1,6 +1,7 @@
 import CollapseCore
 import CollapseMetrics
 import CollapseModels
+import Foundation
 
 /// A chain ready to run for any (variant, replicate) of its variant.
 protocol ChainExecutable: Sendable {
@@ -34,13 +35,35 @@ enum ChainFactory {
         case .gaussian, .mvn: known = true; gaussian = true
         default: known = true; gaussian = false
         }
-        return ExperimentFacts(
+        var facts = ExperimentFacts(
             modelKind: config.model.kind, dataKind: dataKind, dimension: config.real.source.dimension,
             samples: config.samples, generations: config.generations, regime: config.regime.kind.rawValue,
             realFraction: config.regime.realFraction, estimator: estimator, temperature: config.sampling.temperature,
             truncation: config.sampling.truncation, knownDistribution: known, gaussianReality: gaussian,
             hasLabels: config.model.classConditional, knownNoise: knownNoise, fixedDesign: fixedDesign,
             regularization: regularization, realTrace: known ? truth?.covariance.trace : nil)
+        // Theory inputs read from the config itself (the summarizer has no truth for these families).
+        facts.topK = config.sampling.topK
+        switch config.model.family {
+        case let .categorical(smoothing): facts.smoothing = smoothing
+        case let .linearRegression(intercept, _, _): facts.intercept = intercept
+        default: break
+        }
+        switch config.real.source {
+        case let .zipf(vocabulary, exponent): facts.realProbabilities = Zipf.probabilities(vocabulary: vocabulary, exponent: exponent)
+        case let .linearRegression(_, noiseStd): facts.realNoiseVariance = noiseStd * noiseStd
+        case let .gmm(weights, _, _): facts.realMinorityShare = weights.min()
+        case let .dataset(d) where config.model.classConditional:
+            if let labels = d.labels, let names = d.classNames, !labels.isEmpty {
+                var counts = [Int](repeating: 0, count: names.count)
+                for l in labels { counts[l] += 1 }
+                facts.realMinorityShare = counts.min().map { Double($0) / Double(labels.count) }
+            }
+        case let .gaussian(_, std): facts.realLogDeterminant = 2 * Foundation.log(std)
+        case let .mvn(_, covariance): facts.realLogDeterminant = (try? Cholesky(covariance))?.logDeterminant
+        default: break
+        }
+        return facts
     }
 
     static func make(_ config: ExperimentConfig, registry: MetricRegistry) throws(RunError) -> any ChainExecutable {

@@ -113,15 +113,15 @@ struct LabelledWorld: RealWorld {
                 let labels = counts.enumerated().flatMap { repeatElement($0.offset, count: $0.element) }
                 return LabelledData(features: Matrix.concatenate(blocks), labels: labels)
             })
-            truth = ContinuousWorld.mixtureTruth(weights: weights, means: means, covariances: covariances)
+            // Reality's parameters as for unlabelled rows (moments, tail region, density, mixture).
+            truth = try ContinuousWorld(source).truth
             classCount = weights.count
         case let .dataset(d):
             guard let labels = d.labels, let names = d.classNames else {
                 throw RunError.invalidReality("class_conditional needs a dataset with a `label` column")
             }
             rows = RealRows(source: .dataset(LabelledData(features: d.features, labels: labels)))
-            let (mean, cov) = d.features.covariance(ddof: 0)
-            var t = RealTruth(mean: mean, covariance: cov)
+            var t = try ContinuousWorld(source).truth
             var counts = [Int](repeating: 0, count: names.count)
             for l in labels { counts[l] += 1 }
             if let minority = counts.indices.min(by: { counts[$0] < counts[$1] }) {

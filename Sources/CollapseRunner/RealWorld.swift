@@ -124,6 +124,8 @@ public struct ContinuousWorld: RealWorld {
             }
         }
         var t = RealTruth(mean: mu, covariance: cov)
+        let components = zip(means, covariances).compactMap { try? MultivariateNormal(mean: $0, covariance: $1) }
+        if components.count == weights.count { t.mixture = Array(zip(weights, components)).map { (weight: $0, component: $1) } }
         if let minIndex = weights.indices.min(by: { weights[$0] < weights[$1] }) {
             t.minority = (minIndex, weights[minIndex])
         }
