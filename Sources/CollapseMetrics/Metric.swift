@@ -148,6 +148,23 @@ public struct Provenance: Sendable, Equatable {
     public var realRows: Int { rowsByOrigin[-1] ?? 0 }
 }
 
+/// Per-chain values that several generations' metrics reuse (computed on first use).
+///
+/// One instance per chain: the chain's holdout does not change, so its moments are computed once.
+public final class MetricCache: @unchecked Sendable {
+    private var moments: (mean: [Double], covariance: Matrix)?
+    public init() {}
+
+    /// Mean and covariance (divisor n) of a Matrix holdout; nil for other data or an empty holdout.
+    public func holdoutMoments(_ holdout: Any) -> (mean: [Double], covariance: Matrix)? {
+        if let moments { return moments }
+        guard let rows = holdout as? Matrix, rows.rows > 0 else { return nil }
+        let computed = rows.covariance(ddof: 0)
+        moments = computed
+        return computed
+    }
+}
+
 /// Everything a metric may look at for one generation of one chain.
 public struct MetricContext {
     public var facts: ExperimentFacts
@@ -167,6 +184,8 @@ public struct MetricContext {
     public var realTraining: Any?
     /// A fresh stream for a metric's own purpose at this (variant, replicate, generation).
     public var stream: @Sendable (StreamPurpose) -> Philox4x32
+    /// The chain's cache (holdout moments); a fresh one when the caller has none.
+    public var cache: MetricCache = MetricCache()
 
     public init(facts: ExperimentFacts, generation: Int, fitted: any FittedModel, trainingData: Any, provenance: Provenance,
                 samples: Any?, holdout: Any, truth: RealTruth, realTraining: Any? = nil,

@@ -172,6 +172,7 @@ public struct NLLRealMetric: Metric {
         if let model = context.fitted as? FittedCategorical, let tokens = context.holdout as? TokenCounts {
             return tokens.total == 0 ? .nan : -model.meanLogProbability(of: tokens)
         }
+        if let value = Self.gaussianShortcut(context) { return value }
         let logs = logDensities(context.fitted, context.holdout)
         guard let logs, !logs.isEmpty else { return .nan }
         var s = 0.0
@@ -187,6 +188,32 @@ func logDensities(_ fitted: any FittedModel, _ rows: Any) -> [Double]? {
         return f.logDensities(data)
     }
     return open(fitted)
+}
+
+extension NLLRealMetric {
+    /// The mean Gaussian NLL from the holdout's mean hbar and covariance S (divisor n), computed
+    /// once per chain: (1/n) sum_i -log N(x_i; mu, Sigma) =
+    /// [d log 2pi + log det Sigma + tr(Sigma⁻¹ S) + (hbar - mu)ᵀ Sigma⁻¹ (hbar - mu)] / 2 —
+    /// an identity, so it equals the row-by-row mean up to rounding (tested), at O(d³) per
+    /// generation instead of O(n d²). Regular gaussian/mvn fits only; nil otherwise.
+    static func gaussianShortcut(_ context: MetricContext) -> Double? {
+        guard context.holdout is Matrix, let moments = context.cache.holdoutMoments(context.holdout) else { return nil }
+        if let g = context.fitted as? FittedGaussian, g.variance > 0 {
+            let diff = moments.mean[0] - g.mean
+            return 0.5 * (Foundation.log(2 * Double.pi * g.variance) + (moments.covariance[0, 0] + diff * diff) / g.variance)
+        }
+        if let g = context.fitted as? FittedMultivariateGaussian, g.degeneracy == nil {
+            let d = g.dimension
+            let chol = Cholesky(uncheckedLower: g.samplingFactor)
+            let diff = (0..<d).map { moments.mean[$0] - g.mean[$0] }
+            let solved = chol.solve(diff)
+            var quadratic = 0.0
+            for j in 0..<d { quadratic += diff[j] * solved[j] }
+            let trace = chol.solve(moments.covariance).trace
+            return 0.5 * (Double(d) * Foundation.log(2 * Double.pi) + chol.logDeterminant + trace + quadratic)
+        }
+        return nil
+    }
 }
 
 // MARK: - Provenance

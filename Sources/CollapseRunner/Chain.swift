@@ -110,6 +110,7 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
         let exported = replicate == 0 ? Set(config.export) : []
         rows.reserveCapacity((config.generations / config.recordEvery + 2) * (metrics.count + 1))
         let statusIndex = metrics.count
+        let cache = MetricCache()
 
         for g in 0...config.generations {
             let data = training.joined()
@@ -135,12 +136,13 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
                 sample = draw(fitted, synthetic, config.sampling, &sampleRng, reality)
             }
             if config.records(generation: g) {
-                let context = MetricContext(
+                var context = MetricContext(
                     facts: facts, generation: g, fitted: fitted, trainingData: data, provenance: training.provenance,
                     samples: sample, holdout: reality.holdout, truth: world.truth, realTraining: reality.training,
                     stream: { purpose in
                         Philox4x32(seed: seed, id: StreamID(variant: variant, replicate: replicate, generation: g, purpose: purpose))
                     })
+                context.cache = cache
                 for (k, metric) in metrics.enumerated() {
                     rows.append(ChainRow(generation: g, metric: k, value: metric.evaluate(context)))
                 }

@@ -146,3 +146,29 @@ func temporaryDirectory(_ name: String) -> URL {
         #expect(abs(StudentQuantile.twoSided95(degreesOfFreedom: 999) - 1.9623414611334493) < 1e-12)
     }
 }
+
+@Suite struct NLLShortcutTests {
+    /// The holdout-moment identity equals the row-by-row mean NLL (both are exact formulas;
+    /// differences are rounding, well below 1e-12 relative here).
+    @Test func gaussianShortcutEqualsRowByRowMean() throws {
+        var rng = Philox4x32(seed: 5, path: [77])
+        let holdout = Matrix(rows: 500, columns: 3) { StandardNormal.fill($0, using: &rng) }
+        let mvn = FittedMultivariateGaussian(mean: [0.3, -0.2, 1], covariance: Matrix([[2, 0.3, 0], [0.3, 1, 0.2], [0, 0.2, 0.5]]))
+        let oneD = FittedGaussian(mean: 0.4, variance: 1.7)
+        let oneHoldout = Matrix(column: holdout.column(0))
+        for (fitted, rows) in [(mvn as any FittedModel, holdout), (oneD, oneHoldout)] {
+            let context = MetricContext(facts: ExperimentFacts(modelKind: "mvn", dataKind: .continuous, dimension: rows.columns, samples: 10,
+                                                               generations: 1, regime: "replace", realFraction: 0, estimator: "mle",
+                                                               temperature: 1, truncation: nil, knownDistribution: true,
+                                                               gaussianReality: true, hasLabels: false),
+                                        generation: 0, fitted: fitted, trainingData: rows, provenance: Provenance(rowsByOrigin: [-1: 10]),
+                                        samples: nil, holdout: rows, truth: RealTruth(mean: [0], covariance: Matrix([[1]])),
+                                        stream: { Philox4x32(seed: 1, path: [$0.rawValue]) })
+            let shortcut = try #require(NLLRealMetric.gaussianShortcut(context))
+            let logs = try #require(logDensities(fitted, rows))
+            let direct = -logs.reduce(0, +) / Double(logs.count)
+            #expect(abs(shortcut - direct) <= 1e-12 * abs(direct), "\(shortcut) vs \(direct)")
+            #expect(abs(NLLRealMetric().evaluate(context) - direct) <= 1e-12 * abs(direct))
+        }
+    }
+}
