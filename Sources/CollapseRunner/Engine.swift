@@ -82,14 +82,19 @@ public struct Engine {
         let identity = RunIdentity(configSHA256: experiment.configSHA256, shard: options.shard.map { "\($0.index)/\($0.count)" },
                                    chainCount: range.count)
 
-        try files.prepare(identity: identity, resume: options.resume, force: options.force)
-        let lock = try files.lock()
-        defer { lock.release() }
-
-        // Executables per variant (model, reality, metrics).
+        // Executables per variant (model, reality, metrics), before touching the output directory:
+        // a problem here leaves nothing behind.
         var built: [any ChainExecutable] = []
         for v in experiment.variants { built.append(try ChainFactory.make(v.config, registry: registry)) }
         let executables = built
+
+        // Lock before looking at (or removing) anything in the directory: a run in progress
+        // keeps its files whatever flags a second invocation was given.
+        try files.createDirectory()
+        let lock = try files.lock()
+        defer { lock.release() }
+        try files.prepare(identity: identity, resume: options.resume, force: options.force)
+
         let prefixes = experiment.variants.map { v in
             ([String(v.index)] + v.parameters.map { csvField($0.value.description) }).joined(separator: ",") + ","
         }

@@ -74,9 +74,10 @@ public enum Merger {
 
         let files = OutputFiles(directory: out)
         let identity = RunIdentity(configSHA256: experiment.configSHA256, shard: nil, chainCount: experiment.chainCount)
-        try files.prepare(identity: identity, resume: false, force: force)
+        try files.createDirectory()
         let lock = try files.lock()
         defer { lock.release() }
+        try files.prepare(identity: identity, resume: false, force: force)
 
         // Concatenate in shard order (shards are contiguous blocks of the chain order), streaming
         // 1 MiB at a time into metrics.csv.partial, then rename.

@@ -44,12 +44,16 @@ struct OutputFiles {
     /// Creates the directory, or checks what is in it: a finished run or an unfinished one is
     /// never overwritten without `force`, and only an unfinished run of the same config and
     /// shard is resumed.
-    func prepare(identity: RunIdentity, resume: Bool, force: Bool) throws(RunError) {
+    func createDirectory() throws(RunError) {
         do {
             try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw RunError.io("cannot create the output directory \(directory.path): \(error.localizedDescription). Choose another with --out.")
         }
+    }
+
+    func prepare(identity: RunIdentity, resume: Bool, force: Bool) throws(RunError) {
+        try createDirectory()
         guard fm.isWritableFile(atPath: directory.path) else {
             throw RunError.io("the output directory \(directory.path) is not writable. Fix its permissions or choose another with --out.")
         }

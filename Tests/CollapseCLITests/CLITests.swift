@@ -151,6 +151,30 @@ import Testing
         #expect(try Self.collapse(["run", "big.yaml", "--out", "stopped", "--resume", "--quiet"], in: dir).status == 0)
     }
 
+    /// A run into a directory whose lock another process holds is refused (flock), not
+    /// interleaved; once the holder lets go, the run proceeds. The test holds the lock itself, the
+    /// way a running `collapse run` does, so the outcome does not depend on timing.
+    @Test func concurrentRunIntoTheSameDirectoryIsRefused() throws {
+        let dir = try Self.workspace("lock")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.smallConfig.write(to: dir.appendingPathComponent("small.yaml"), atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("shared")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let fd = open(out.appendingPathComponent(".lock").path, O_CREAT | O_RDWR, 0o644)
+        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let refused = try Self.collapse(["run", "small.yaml", "--out", "shared", "--quiet"], in: dir)
+        #expect(refused.status == 1 && refused.stderr.contains("another collapse run"), "\(refused.stderr)")
+        try Data("keep".utf8).write(to: out.appendingPathComponent("manifest.json"))
+        let forced = try Self.collapse(["run", "small.yaml", "--out", "shared", "--force", "--quiet"], in: dir)
+        #expect(forced.status == 1, "--force must not touch a locked directory")
+        #expect(try Data(contentsOf: out.appendingPathComponent("manifest.json")) == Data("keep".utf8))
+        try FileManager.default.removeItem(at: out.appendingPathComponent("manifest.json"))
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("metrics.csv.partial").path))
+        flock(fd, LOCK_UN)
+        close(fd)
+        #expect(try Self.collapse(["run", "small.yaml", "--out", "shared", "--quiet"], in: dir).status == 0)
+    }
+
     @Test func badConfigsExitTwoAndLeaveNoOutput() throws {
         let dir = try Self.workspace("bad")
         defer { try? FileManager.default.removeItem(at: dir) }
