@@ -182,23 +182,6 @@ private typealias T = ConfigTesting
         #expect(rd.labels == nil)
     }
 
-    /// Every config under Experiments/ loads with the real metric registry.
-    @Test func everyExperimentConfigOfTheRepositoryLoads() throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let folder = repository.appendingPathComponent("Experiments")
-        let files = (FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String } ?? [])
-            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
-        let loader = ConfigLoader(catalog: MetricRegistry.standard)
-        for file in files {
-            do {
-                let experiment = try loader.load(path: folder.appendingPathComponent(file).path)
-                #expect(!experiment.variants.isEmpty, "\(file)")
-            } catch {
-                Issue.record("\(file): \(error)")
-            }
-        }
-    }
-
     // MARK: Sweeps
 
     @Test func sweepVariantsAreTheCartesianProductWithTheLastKeyFastest() throws {
