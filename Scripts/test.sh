@@ -3,6 +3,6 @@
 # Statistical tests use a fixed seed; set COLLAPSE_TEST_SEED=N to run them under another one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-Scripts/setup.sh
+Scripts/setup.sh --plot   # the plotting venv too: the suite runs Scripts/plot.py end to end
 swift build --build-tests
 swift test "$@"
