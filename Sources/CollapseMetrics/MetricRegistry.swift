@@ -78,7 +78,9 @@ func covarianceShrinkage(_ facts: ExperimentFacts, generation g: Int) -> Double?
     let m = Double(facts.samples)
     let r = estimator == "mle" ? (m - 1) / m : 1.0
     let tau2 = facts.temperature * facts.temperature
-    switch facts.regime {
+    // `mix` with round(real_fraction M) = 0 composes exactly the training sets of `replace`.
+    let regime = facts.regime == "mix" && (facts.realFraction * m).rounded() == 0 ? "replace" : facts.regime
+    switch regime {
     case "replace":
         return Foundation.pow(r, Double(g + 1)) * Foundation.pow(tau2, Double(g))
     case "accumulate" where estimator == "mle" && facts.temperature == 1:

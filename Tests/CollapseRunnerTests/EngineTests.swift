@@ -172,3 +172,19 @@ func temporaryDirectory(_ name: String) -> URL {
         }
     }
 }
+
+@Suite struct MixTheoryTests {
+    /// `mix` with no real rows composes exactly `replace`'s training sets, so it has its theory.
+    @Test func mixWithoutRealRowsHasTheReplaceTheory() {
+        func facts(_ regime: String, _ a: Double) -> ExperimentFacts {
+            ExperimentFacts(modelKind: "gaussian", dataKind: .continuous, dimension: 1, samples: 100, generations: 10, regime: regime,
+                            realFraction: a, estimator: "mle", temperature: 1, truncation: nil, knownDistribution: true,
+                            gaussianReality: true, hasLabels: false, realTrace: 1)
+        }
+        for g in [0, 3, 10] {
+            #expect(VarianceMetric().theory(facts("mix", 0), generation: g) == VarianceMetric().theory(facts("replace", 0), generation: g))
+            #expect(VarianceMetric().theory(facts("mix", 0.004), generation: g) == VarianceMetric().theory(facts("replace", 0), generation: g))
+        }
+        #expect(VarianceMetric().theory(facts("mix", 0.1), generation: 3) == nil)
+    }
+}
