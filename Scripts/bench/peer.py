@@ -150,8 +150,12 @@ def study(repeats):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("workload", choices=["normal", "gemm", "syrk", "mvn", "gmm-small", "gmm-large", "kde", "study"])
+    parser.add_argument("workload", help="normal, gemm, syrk, mvn, gmm-small, gmm-large, gmm-K-D-M, kde, study")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    if args.workload.startswith("gmm-") and args.workload.count("-") == 3:
+        k, d, m = (int(x) for x in args.workload.split("-")[1:])
+        gmm(k, d, m, args.repeats)
+        raise SystemExit(0)
     {"normal": normal, "gemm": gemm, "syrk": syrk, "mvn": mvn,
      "gmm-small": lambda r: gmm(4, 2, 20_000, r), "gmm-large": lambda r: gmm(8, 16, 20_000, r), "kde": kde, "study": study}[args.workload](args.repeats)

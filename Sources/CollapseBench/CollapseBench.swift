@@ -39,6 +39,11 @@ struct CollapseBench {
         case "kde": kde(repeats: repeats)
         case "gemm": gemm(repeats: repeats)
         case "syrk": syrk(repeats: repeats)
+        case let w where w.hasPrefix("gmm-") && w.split(separator: "-").count == 4:
+            // gmm-K-D-M: one EM fit + sample at any size, e.g. gmm-4-16-1000.
+            let p = w.split(separator: "-").dropFirst().compactMap { Int($0) }
+            guard p.count == 3 else { fallthrough }
+            gmm(k: p[0], d: p[1], m: p[2], repeats: repeats)
         default:
             FileHandle.standardError.write("collapse-bench: unknown workload '\(workload)' (normal, words, gemm, syrk, mvn, gmm-small, gmm-large, kde)\n".data(using: .utf8)!)
             exit(2)
