@@ -8,6 +8,6 @@ struct Collapse: ParsableCommand {
         commandName: "collapse",
         abstract: "Measure the curse of recursion: refit generative models on their own samples, generation after generation.",
         version: ToolVersion.string,
-        subcommands: [Run.self, Validate.self, Summarize.self, Merge.self, Compare.self, List.self, Demo.self, Info.self]
+        subcommands: [Run.self, Validate.self, Summarize.self, Merge.self, Slurm.self, Compare.self, List.self, Demo.self, Info.self]
     )
 }
