@@ -100,6 +100,18 @@ public struct Engine {
         }
         let metricNames = experiment.variants.map { $0.config.metrics + ["degenerate"] }
 
+        // Killed after metrics.csv was complete but before summary/manifest were written: finish those.
+        if options.resume, let saved = files.readState(), saved.identity == identity, saved.chainsDone == range.count,
+           FileManager.default.fileExists(atPath: files.metrics.path), !FileManager.default.fileExists(atPath: files.partial.path) {
+            let seconds = Date().timeIntervalSince(started)
+            try Summarizer(experiment: experiment, registry: registry).write(metrics: files.metrics, to: files.summary)
+            let manifest = Manifest(experiment: experiment, identity: identity, threads: options.threads, seconds: seconds,
+                                    rows: saved.rows, chains: range.count, resumedFromChain: saved.chainsDone)
+            try files.writeAtomically(manifest.json(), to: files.manifest)
+            try files.removeState()
+            try? FileManager.default.removeItem(at: files.lockFile)
+            return RunSummary(chains: range.count, rows: saved.rows, seconds: seconds, resumedFromChain: saved.chainsDone)
+        }
         var state = try files.openPartial(identity: identity, header: metricsHeader, resume: options.resume)
         let firstChain = state.chainsDone
         BLAS.setThreadCount(1)

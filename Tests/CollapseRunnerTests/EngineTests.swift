@@ -57,6 +57,28 @@ func temporaryDirectory(_ name: String) -> URL {
         _ = try e.run(RunOptions(outputDirectory: partial, threads: 1, force: true))
     }
 
+    /// Killed between the rename of metrics.csv and the summary/manifest: --resume writes them.
+    @Test func resumeAfterTheFinalRenameWritesSummaryAndManifest() throws {
+        let e = Engine(experiment: gaussianExperiment())
+        let dir = temporaryDirectory("final")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try e.run(RunOptions(outputDirectory: dir, threads: 2))
+        let summary = try Data(contentsOf: dir.appendingPathComponent("summary.csv"))
+        let metrics = try Data(contentsOf: dir.appendingPathComponent("metrics.csv"))
+        // Recreate the state a kill at that moment leaves: complete state file, no summary/manifest.
+        let state = RunState(identity: RunIdentity(configSHA256: "test", shard: nil, chainCount: 24), chainsDone: 24,
+                             bytes: metrics.count, rows: 0)
+        try JSONEncoder().encode(state).write(to: dir.appendingPathComponent("run-state.json"))
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("summary.csv"))
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("manifest.json"))
+        let resumed = try e.run(RunOptions(outputDirectory: dir, threads: 1, resume: true))
+        #expect(resumed.complete)
+        #expect(try Data(contentsOf: dir.appendingPathComponent("summary.csv")) == summary)
+        #expect(try Data(contentsOf: dir.appendingPathComponent("metrics.csv")) == metrics)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("manifest.json").path))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("run-state.json").path))
+    }
+
     @Test func regimesComposeTrainingSetsWithTheirProvenance() throws {
         // real_fraction_train and synthetic_depth are exact functions of the regime.
         let regimes = [RegimeConfig(kind: .replace), RegimeConfig(kind: .accumulate), RegimeConfig(kind: .mix, realFraction: 0.25),
