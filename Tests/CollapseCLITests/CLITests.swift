@@ -199,6 +199,24 @@ import Testing
         #expect(usage.status == 64)
     }
 
+    /// `collapse demo` prints one CSV row per generation whose mean variance (MLE) lies within 5
+    /// standard errors (its own std_error column) of ((M-1)/M)^(g+1); `info` names the BLAS.
+    @Test func demoTracksTheoryAndInfoNamesTheBLAS() throws {
+        let dir = try Self.workspace("demo")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let demo = try Self.collapse(["demo", "--generations", "5", "--samples", "20", "--replicates", "400"], in: dir)
+        #expect(demo.status == 0, "\(demo.stderr)")
+        let rows = demo.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.dropFirst()
+        #expect(rows.count == 6)
+        for row in rows {
+            let f = row.split(separator: ",").compactMap { Double($0) }
+            #expect(f.count == 4 && abs(f[3] - pow(0.95, f[0] + 1)) < 1e-6, "theory column of \(row)")
+            #expect(abs(f[1] - f[3]) < 5 * f[2], "generation \(Int(f[0])): \(f[1]) vs \(f[3]) (SE \(f[2]))")
+        }
+        let info = try Self.collapse(["info"], in: dir)
+        #expect(info.status == 0 && info.stdout.contains("OpenBLAS"))
+    }
+
     @Test func summarizeCompareAndListWork() throws {
         let dir = try Self.workspace("compare")
         defer { try? FileManager.default.removeItem(at: dir) }
