@@ -10,7 +10,7 @@ public protocol ModelMoments {
 
 extension FittedGaussian: ModelMoments {
     public var momentMean: [Double] { [mean] }
-    public var momentCovariance: Matrix { Matrix([[variance]]) }
+    public var momentCovariance: Matrix { Matrix(rows: 1, columns: 1, storage: [variance]) }
 }
 
 extension FittedMultivariateGaussian: ModelMoments {

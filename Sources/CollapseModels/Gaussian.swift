@@ -30,8 +30,7 @@ public struct GaussianModel: GenerativeModel {
         let needed = estimator.ddof + 1
         guard data.rows >= needed else { throw .tooFewRows(needed: needed, got: data.rows) }
         guard data.isFinite else { throw .nonFiniteData }
-        let mean = Descriptive.mean(data.storage)
-        let variance = Descriptive.variance(data.storage, ddof: estimator.ddof)
+        let (mean, variance) = Descriptive.meanAndVariance(data.storage, ddof: estimator.ddof)
         return FittedGaussian(mean: mean, variance: variance)
     }
 }

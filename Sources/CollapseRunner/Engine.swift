@@ -99,6 +99,8 @@ public struct Engine {
             ([String(v.index)] + v.parameters.map { csvField($0.value.description) }).joined(separator: ",") + ","
         }
         let metricNames = experiment.variants.map { $0.config.metrics + ["degenerate"] }
+        let prefixBytes = prefixes.map { Array($0.utf8) }
+        let metricNameBytes = metricNames.map { $0.map { Array(($0 + ",").utf8) } }
 
         // Killed after metrics.csv was complete but before summary/manifest were written: finish those.
         if options.resume, let saved = files.readState(), saved.identity == identity, saved.chainsDone == range.count,
@@ -123,20 +125,19 @@ public struct Engine {
             let result = executables[chain.variant].run(variant: chain.variant, replicate: chain.replicate)
             let rows = result.rows
 
-            var text = ""
-            text.reserveCapacity(rows.count * 40)
-            let prefix = prefixes[chain.variant] + String(chain.replicate) + ","
-            let names = metricNames[chain.variant]
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(rows.count * 48)
+            let prefix = prefixBytes[chain.variant] + Array(String(chain.replicate).utf8) + [UInt8(ascii: ",")]
+            let names = metricNameBytes[chain.variant]
             for row in rows {
-                text += prefix
-                text += String(row.generation)
-                text += ","
-                text += names[row.metric]
-                text += ","
-                text += CSVNumber.format(row.value)
-                text += "\n"
+                bytes += prefix
+                appendDecimal(row.generation, to: &bytes)
+                bytes.append(UInt8(ascii: ","))
+                bytes += names[row.metric]
+                bytes.append(contentsOf: CSVNumber.format(row.value).utf8)
+                bytes.append(UInt8(ascii: "\n"))
             }
-            return ChainOutput(bytes: Array(text.utf8), rows: rows.count,
+            return ChainOutput(bytes: bytes, rows: rows, variant: chain.variant,
                                exports: result.exports.map { (chain.variant, $0.generation, $0.csv) })
         }
 
@@ -144,12 +145,15 @@ public struct Engine {
         var lastSync = Date()
         var rowsWritten = state.rows
         var stoppedEarly = false
+        // A fresh run summarises from the values it wrote; a resumed one reads metrics.csv.
+        let collector = firstChain == 0 ? SummaryCollector(experiment: experiment, limit: 8_000_000) : nil
         try executor.drain { position, output throws(RunError) in
             for export in output.exports {
                 try files.writeExport(export.csv, variant: export.variant, generation: export.generation)
             }
             try state.append(output.bytes)
-            rowsWritten += output.rows
+            collector?.add(variant: output.variant, rows: output.rows)
+            rowsWritten += output.rows.count
             state.chainsDone = firstChain + position + 1
             state.rows = rowsWritten
             progress?.update(done: state.chainsDone)
@@ -176,13 +180,36 @@ public struct Engine {
         }
         try state.finish()
         let seconds = Date().timeIntervalSince(started)
-        try Summarizer(experiment: experiment, registry: registry).write(metrics: files.metrics, to: files.summary)
+        let summarizer = Summarizer(experiment: experiment, registry: registry)
+        if let collector, collector.isComplete {
+            try summarizer.write(collected: collector, to: files.summary)
+        } else {
+            try summarizer.write(metrics: files.metrics, to: files.summary)
+        }
         let manifest = Manifest(experiment: experiment, identity: identity, threads: options.threads, seconds: seconds,
                                 rows: rowsWritten, chains: range.count, resumedFromChain: firstChain)
         try files.writeAtomically(manifest.json(), to: files.manifest)
         try files.removeState()
         try? FileManager.default.removeItem(at: files.lockFile) // still held until `defer` releases it
         return RunSummary(chains: range.count, rows: rowsWritten, seconds: seconds, resumedFromChain: firstChain)
+    }
+}
+
+/// Appends the decimal digits of a non-negative integer.
+@inline(__always)
+func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+    precondition(value >= 0, "appendDecimal needs a non-negative integer, got \(value)")
+    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var v = value, n = 0
+    withUnsafeMutableBytes(of: &digits) { buffer in
+        repeat {
+            buffer[19 - n] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
+            n += 1
+        } while v > 0
+        bytes.append(contentsOf: buffer[(20 - n)...])
     }
 }
 
@@ -201,7 +228,8 @@ func csvField(_ s: String) -> String {
 /// One chain's rendered output.
 struct ChainOutput: Sendable {
     var bytes: [UInt8]
-    var rows: Int
+    var rows: [ChainRow]
+    var variant: Int
     var exports: [(variant: Int, generation: Int, csv: String)]
 }
 

@@ -41,12 +41,11 @@ public struct Summarizer {
         // Pass 1: the groups and their sizes.
         var counts: [GroupKey: Int] = [:]
         try forEachRow(metrics) { key, _ in counts[key, default: 0] += 1 }
-        let names = metricNames
         let groups = counts.keys.sorted { a, b in
             (a.variant, a.generation, a.metricIndex) < (b.variant, b.generation, b.metricIndex)
         }
-        let facts = experiment.variants.map { v in ChainFactory.facts(for: v.config, truth: try? truth(for: v.config)) }
-        var text = (["variant"] + experiment.sweptKeys + ["generation", "metric"] + Self.columns).joined(separator: ",") + "\n"
+        var text = header
+        let renderer = Renderer(self)
         var start = 0
         while start < groups.count {
             var end = start, budget = 0
@@ -59,20 +58,70 @@ public struct Summarizer {
             try forEachRow(metrics) { key, value in
                 if let i = batch[key] { values[i].append(value) }
             }
-            for (i, key) in groups[start..<end].enumerated() {
-                let variant = experiment.variants[key.variant]
-                let stats = Self.statistics(values[i])
-                let metric = names[key.variant][key.metricIndex]
-                let theory = registry.metric(named: metric)?.theory(facts[key.variant], generation: key.generation)
-                var fields = [String(key.variant)] + variant.parameters.map { csvField($0.value.description) }
-                fields += [String(key.generation), metric, String(stats.n)]
-                fields += [stats.mean, stats.std, stats.ciLow, stats.ciHigh, stats.median, stats.q05, stats.q95].map(CSVNumber.format)
-                fields.append(theory.map(CSVNumber.format) ?? "")
-                text += fields.joined(separator: ",") + "\n"
-            }
+            for (i, key) in groups[start..<end].enumerated() { text += renderer.line(key, values[i]) }
             start = end
         }
         try files.writeAtomically(Data(text.utf8), to: summary)
+    }
+
+    /// Writes summary.csv from values gathered in memory while the run wrote metrics.csv: the
+    /// same bytes as `write(metrics:to:)` on that file (same groups, same values in the same
+    /// order; CSV numbers read back exactly), without reading it again.
+    func write(collected: SummaryCollector, to summary: URL) throws(RunError) {
+        let files = OutputFiles(directory: summary.deletingLastPathComponent())
+        var text = header
+        let renderer = Renderer(self)
+        var groups: [(GroupKey, [Double])] = []
+        collected.forEachGroup { key, values in groups.append((key, values)) }
+        // Lines are independent: render them on every core, then join in group order.
+        let chunks = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, groups.count / 64))
+        nonisolated(unsafe) let lines = UnsafeMutableBufferPointer<String>.allocate(capacity: chunks)
+        lines.initialize(repeating: "")
+        defer { lines.deinitialize(); lines.deallocate() }
+        let all = groups
+        nonisolated(unsafe) let render = renderer // read-only while rendering
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            var part = ""
+            for i in (all.count * c / chunks)..<(all.count * (c + 1) / chunks) {
+                part += render.line(all[i].0, all[i].1)
+            }
+            lines[c] = part // each chunk writes only its own slot
+        }
+        for part in lines { text += part }
+        try files.writeAtomically(Data(text.utf8), to: summary)
+    }
+
+    var header: String {
+        (["variant"] + experiment.sweptKeys + ["generation", "metric"] + Self.columns).joined(separator: ",") + "\n"
+    }
+
+    /// Formats one summary line per group.
+    struct Renderer {
+        let summarizer: Summarizer
+        let names: [[String]]
+        let facts: [ExperimentFacts]
+        let prefixes: [String]
+
+        init(_ summarizer: Summarizer) {
+            self.summarizer = summarizer
+            names = summarizer.metricNames
+            facts = summarizer.experiment.variants.map { v in
+                ChainFactory.facts(for: v.config, truth: try? summarizer.truth(for: v.config))
+            }
+            prefixes = summarizer.experiment.variants.map { v in
+                ([String(v.index)] + v.parameters.map { csvField($0.value.description) }).joined(separator: ",") + ","
+            }
+        }
+
+        func line(_ key: GroupKey, _ values: [Double]) -> String {
+            let stats = Summarizer.statistics(values)
+            let metric = names[key.variant][key.metricIndex]
+            let theory = summarizer.registry.metric(named: metric)?.theory(facts[key.variant], generation: key.generation)
+            var fields = [String(key.generation), metric, String(stats.n)]
+            fields += [stats.mean, stats.std, stats.ciLow, stats.ciHigh, stats.median, stats.q05, stats.q95].map(CSVNumber.format)
+            fields.append(theory.map(CSVNumber.format) ?? "")
+            return prefixes[key.variant] + fields.joined(separator: ",") + "\n"
+        }
     }
 
     func truth(for config: ExperimentConfig) throws -> RealTruth? {
@@ -150,6 +199,57 @@ public struct Summarizer {
         }
         if let failure { throw failure }
         if let error = reader.error { throw RunError.io("cannot read \(url.path): \(error)") }
+    }
+}
+
+/// The metric values of a fresh run, gathered as the engine writes its rows (in chain order,
+/// the order of metrics.csv), so that the summary needs no second reading of the file.
+/// Gathering stops (and `isComplete` turns false) beyond `limit` values; the engine then
+/// summarises from the file, whose reading is bounded in memory.
+final class SummaryCollector {
+    private let offsets: [Int]
+    private let widths: [Int]
+    private var values: [[Double]]
+    private var count = 0
+    private let limit: Int
+    private(set) var isComplete = true
+
+    init(experiment: Experiment, limit: Int) {
+        var offsets: [Int] = [], widths: [Int] = [], total = 0
+        for v in experiment.variants {
+            offsets.append(total)
+            widths.append(v.config.metrics.count + 1)
+            total += (v.config.generations + 1) * (v.config.metrics.count + 1)
+        }
+        self.offsets = offsets
+        self.widths = widths
+        self.limit = limit
+        values = [[Double]](repeating: [], count: total)
+    }
+
+    func add(variant: Int, rows: [ChainRow]) {
+        guard isComplete else { return }
+        count += rows.count
+        if count > limit {
+            isComplete = false
+            values = []
+            return
+        }
+        let base = offsets[variant], width = widths[variant]
+        for row in rows { values[base + row.generation * width + row.metric].append(row.value) }
+    }
+
+    /// Calls `body` for each non-empty group in (variant, generation, metric) order.
+    func forEachGroup(_ body: (Summarizer.GroupKey, [Double]) -> Void) {
+        precondition(isComplete, "the collector gave up after \(limit) values; summarise from metrics.csv")
+        for (variant, base) in offsets.enumerated() {
+            let width = widths[variant]
+            let end = variant + 1 < offsets.count ? offsets[variant + 1] : values.count
+            for i in base..<end where !values[i].isEmpty {
+                let k = i - base
+                body(Summarizer.GroupKey(variant: variant, generation: k / width, metricIndex: k % width), values[i])
+            }
+        }
     }
 }
 

@@ -57,6 +57,41 @@ func temporaryDirectory(_ name: String) -> URL {
         _ = try e.run(RunOptions(outputDirectory: partial, threads: 1, force: true))
     }
 
+    /// A fresh run summarises from the values it gathered while writing; `collapse summarize`
+    /// and resumed runs read metrics.csv. Both must give the same bytes (here for a sweep that
+    /// records every other generation); special values must reach the statistics unchanged, in
+    /// order; and the collector must give up past its limit.
+    @Test func summaryFromMemoryEqualsSummaryFromTheFile() throws {
+        var experiment = gaussianExperiment(replicates: 9, generations: 7, samples: 3)
+        for i in experiment.variants.indices { experiment.variants[i].config.recordEvery = 2 }
+        let dir = temporaryDirectory("summary-memory")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let registry = MetricRegistry.standard
+        _ = try Engine(experiment: experiment, registry: registry).run(RunOptions(outputDirectory: dir, threads: 2))
+        let fromMemory = try Data(contentsOf: dir.appendingPathComponent("summary.csv"))
+        let again = dir.appendingPathComponent("again.csv")
+        try Summarizer(experiment: experiment, registry: registry).write(metrics: dir.appendingPathComponent("metrics.csv"), to: again)
+        #expect(try Data(contentsOf: again) == fromMemory)
+        let recorded = (0...7).filter { experiment.variants[0].config.records(generation: $0) }.count
+        #expect(recorded < 8)
+        #expect(String(decoding: fromMemory, as: UTF8.self).split(separator: "\n").count == 1 + 2 * recorded * 7)
+
+        // Special values keep their order and groups: the statistics see exactly the values given.
+        let collector = SummaryCollector(experiment: experiment, limit: 100)
+        collector.add(variant: 1, rows: [ChainRow(generation: 2, metric: 0, value: .nan), ChainRow(generation: 0, metric: 3, value: .infinity)])
+        collector.add(variant: 0, rows: [ChainRow(generation: 7, metric: 6, value: -0.0)])
+        collector.add(variant: 1, rows: [ChainRow(generation: 2, metric: 0, value: 2.5)])
+        var seen: [(Summarizer.GroupKey, [Double])] = []
+        collector.forEachGroup { seen.append(($0, $1)) }
+        #expect(seen.map(\.0) == [Summarizer.GroupKey(variant: 0, generation: 7, metricIndex: 6),
+                                   Summarizer.GroupKey(variant: 1, generation: 0, metricIndex: 3),
+                                   Summarizer.GroupKey(variant: 1, generation: 2, metricIndex: 0)])
+        #expect(seen[2].1.count == 2 && seen[2].1[0].isNaN && seen[2].1[1] == 2.5)
+        #expect(seen[0].1[0].sign == .minus && seen[1].1 == [.infinity])
+        collector.add(variant: 0, rows: Array(repeating: ChainRow(generation: 0, metric: 0, value: 1), count: 100))
+        #expect(!collector.isComplete)
+    }
+
     /// Killed between the rename of metrics.csv and the summary/manifest: --resume writes them.
     @Test func resumeAfterTheFinalRenameWritesSummaryAndManifest() throws {
         let e = Engine(experiment: gaussianExperiment())

@@ -63,6 +63,12 @@ public enum Descriptive {
     /// - Precondition: `ddof >= 0` and `x.count > ddof`.
     /// - Complexity: O(n), two passes.
     public static func variance(_ x: UnsafeBufferPointer<Double>, ddof: Int) -> Double {
+        meanAndVariance(x, ddof: ddof).variance
+    }
+
+    /// The mean and the variance together (two passes instead of three): exactly
+    /// `(mean(x), variance(x, ddof: ddof))`.
+    public static func meanAndVariance(_ x: UnsafeBufferPointer<Double>, ddof: Int) -> (mean: Double, variance: Double) {
         precondition(ddof >= 0, "Descriptive.variance needs ddof >= 0, got \(ddof)")
         precondition(x.count > ddof,
                      "Descriptive.variance needs more than ddof = \(ddof) elements, got \(x.count)")
@@ -77,8 +83,13 @@ public enum Descriptive {
         }
         let s1 = sum.value
         let centered = sumOfSquares.value - s1 * s1 / n
-        if centered.isNaN { return centered }
-        return max(0, centered) / (n - Double(ddof))
+        if centered.isNaN { return (m, centered) }
+        return (m, max(0, centered) / (n - Double(ddof)))
+    }
+
+    /// The mean and the variance; see `meanAndVariance(_:ddof:)` on `UnsafeBufferPointer<Double>`.
+    public static func meanAndVariance(_ x: [Double], ddof: Int) -> (mean: Double, variance: Double) {
+        x.withUnsafeBufferPointer { meanAndVariance($0, ddof: ddof) }
     }
 
     /// The variance; see `variance(_:ddof:)` on `UnsafeBufferPointer<Double>`.
@@ -271,17 +282,20 @@ public enum Descriptive {
 /// Neumaier's compensated sum ("improved Kahan–Babuška"): the rounding error of every addition
 /// is recovered exactly and accumulated separately, so
 /// `|value - Σxᵢ| ≤ ε|Σxᵢ| + O(nε²) Σ|xᵢ|`.
+///
+/// The error of each addition is recovered with Knuth's branch-free TwoSum rather than
+/// Neumaier's comparison of magnitudes: both yield the exact rounding error (it is unique), so
+/// the results are the same bits, but the comparison mispredicts on data of mixed magnitudes
+/// and made the sum several times slower.
 struct CompensatedSum {
     private var sum = 0.0
     private var compensation = 0.0
 
+    @inline(__always)
     mutating func add(_ x: Double) {
         let t = sum + x
-        if abs(sum) >= abs(x) {
-            compensation += (sum - t) + x
-        } else {
-            compensation += (x - t) + sum
-        }
+        let xPart = t - sum
+        compensation += (sum - (t - xPart)) + (x - xPart)
         sum = t
     }
 
