@@ -172,7 +172,22 @@ public struct MetricContext {
     /// The model fitted at this generation (cast to the family's fitted type or a capability).
     public var fitted: any FittedModel
     /// The training set the model was fitted on (Matrix, TokenCounts, RegressionData, ...).
-    public var trainingData: Any
+    /// A runner that fits without assembling it (fixed-design regression under accumulation)
+    /// supplies it on demand (`setTrainingData(deferred:)`); reading it then builds it.
+    public var trainingData: Any {
+        get {
+            switch trainingDataSource {
+            case let .value(v): return v
+            case let .deferred(make): return make()
+            }
+        }
+        set { trainingDataSource = .value(newValue) }
+    }
+    enum TrainingDataSource {
+        case value(Any)
+        case deferred(() -> Any)
+    }
+    var trainingDataSource: TrainingDataSource
     public var provenance: Provenance
     /// The generation's synthetic sample (the model's rows that feed the next training set).
     public var samples: Any?
@@ -193,7 +208,7 @@ public struct MetricContext {
         self.facts = facts
         self.generation = generation
         self.fitted = fitted
-        self.trainingData = trainingData
+        self.trainingDataSource = .value(trainingData)
         self.provenance = provenance
         self.samples = samples
         self.holdout = holdout
@@ -203,4 +218,9 @@ public struct MetricContext {
     }
 
     public func stream(for purpose: StreamPurpose) -> Philox4x32 { stream(purpose) }
+
+    /// Supplies the training set on demand: `make` runs each time a metric reads `trainingData`.
+    public mutating func setTrainingData(deferred make: @escaping () -> Any) {
+        trainingDataSource = .deferred(make)
+    }
 }

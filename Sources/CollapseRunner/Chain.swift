@@ -118,6 +118,12 @@ struct DeferredStream: RandomStream {
     }
 }
 
+/// Fits a generation's model from the segments of its training set (see
+/// `ChainRunner.makeSegmentFitter`); `fit` returns nil where it does not apply.
+struct SegmentFitter<Model: GenerativeModel> {
+    let fit: ([(origin: Int, data: Model.Data)]) throws(FitError) -> Model.Fitted?
+}
+
 /// A fresh existential box holding a copy of `metric`.
 func rebox(_ metric: some Metric) -> any Metric { metric }
 
@@ -135,6 +141,11 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
     var draw: @Sendable (Model.Fitted, Int, SamplingOptions, inout Philox4x32, ChainReality<Model.Data>) -> Model.Data = {
         fitted, count, options, rng, _ in fitted.sample(count: count, options: options, using: &rng)
     }
+
+    /// Where a family can fit a training set from its segments without assembling it (fixed-design
+    /// regression under replace/accumulate: one factorisation per chain), a factory of such a
+    /// fitter per chain; it returns nil to fall back to joining the segments and `model.fit`.
+    var makeSegmentFitter: (@Sendable (ChainReality<Model.Data>) -> SegmentFitter<Model>?)?
 
     func run(variant: Int, replicate: Int) -> ChainResult {
         let seed = config.seed
@@ -167,12 +178,18 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
         }
         let contextGeneration = GenerationBox()
 
+        let segmentFitter = makeSegmentFitter?(reality)
         for g in 0...config.generations {
-            let data = training.joined()
+            var data: Model.Data?
             var fitRng = DeferredStream(seed: seed, id: StreamID(variant: variant, replicate: replicate, generation: g, purpose: .fit))
             let fitted: Model.Fitted
             do {
-                fitted = try model.fit(data, using: &fitRng)
+                if let segmentFitter, let fit = try segmentFitter.fit(training.parts) {
+                    fitted = fit
+                } else {
+                    data = training.joined()
+                    fitted = try model.fit(data!, using: &fitRng)
+                }
             } catch {
                 // No model can be formed: the chain ends here; its remaining recorded generations
                 // say so (metrics undefined, status degenerate).
@@ -194,12 +211,18 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
                 if contextIsSet {
                     context.pointee.generation = g
                     context.pointee.fitted = fitted
-                    context.pointee.trainingData = data
+                    if let data {
+                        context.pointee.trainingData = data
+                    } else {
+                        let snapshot = training
+                        context.pointee.setTrainingData { snapshot.joined() }
+                    }
                     context.pointee.provenance = training.provenance
                     context.pointee.samples = sample
                 } else {
+                    let snapshot = training
                     context.initialize(to: MetricContext(
-                        facts: facts, generation: g, fitted: fitted, trainingData: data, provenance: training.provenance,
+                        facts: facts, generation: g, fitted: fitted, trainingData: data ?? snapshot.joined(), provenance: training.provenance,
                         samples: sample, holdout: reality.holdout, truth: world.truth, realTraining: reality.training,
                         stream: { purpose in
                             Philox4x32(seed: seed, id: StreamID(variant: variant, replicate: replicate, generation: contextGeneration.value, purpose: purpose))

@@ -118,6 +118,9 @@ enum ChainFactory {
                 runner.draw = { fitted, count, options, rng, reality in
                     fitted.labels(for: reality.training.design.rows(from: 0, count: count), options: options, using: &rng)
                 }
+                if config.regime.kind == .replace || config.regime.kind == .accumulate {
+                    runner.makeSegmentFitter = { reality in regressionSegmentFitter(model, design: reality.training.design) }
+                }
             }
             return runner
         }
@@ -145,5 +148,57 @@ enum ChainFactory {
         let world = try ContinuousWorld(config.real.source)
         return ChainRunner(model: model, world: world, config: config, facts: facts(for: config, truth: world.truth),
                            metrics: metrics, needsSamplesAtLastGeneration: true)
+    }
+}
+
+/// Fixed-design regression under replace or accumulate: every segment of a training set labels
+/// the chain's real design X (the very same storage), so each generation is fitted from one QR
+/// factorisation of X per chain (`fit(stackedTargets:using:)`) instead of a new factorisation of
+/// the stacked k T x p design. Segments on other rows (never produced by these regimes) and
+/// rank-deficient designs fall back to the general fit.
+func regressionSegmentFitter(_ model: LinearRegressionModel, design: Matrix) -> SegmentFitter<LinearRegressionModel>? {
+    guard design.rows > 0, let factorization = try? model.factorize(design: design) else { return nil }
+    let base = design.storage.withUnsafeBufferPointer { $0.baseAddress }
+    let state = StackedState(rows: design.rows)
+    return SegmentFitter { parts throws(FitError) in
+        for part in parts {
+            let same = part.data.design.storage.withUnsafeBufferPointer { $0.baseAddress == base && $0.count == design.storage.count }
+            if !same { return nil }
+        }
+        try state.update(parts.map { ($0.origin, $0.data.targets) })
+        return try model.fit(stacked: state.labels, using: factorization)
+    }
+}
+
+/// One chain's gathered labels. Under accumulate a training set is the previous one plus one
+/// segment, so only the new segment is added (O(T) per generation instead of O(k T)); any
+/// other change starts over. Segments are matched by origin and by the identity of their label
+/// storage, which the state keeps alive (so an address cannot be reused by a newer array).
+final class StackedState: @unchecked Sendable {
+    private(set) var labels: StackedLabels
+    private var consumed: [(origin: Int, targets: [Double])] = []
+
+    init(rows: Int) { labels = StackedLabels(rows: rows) }
+
+    func update(_ parts: [(origin: Int, targets: [Double])]) throws(FitError) {
+        var prefix = consumed.count <= parts.count
+        if prefix {
+            for (old, new) in zip(consumed, parts) where old.origin != new.origin || !sameStorage(old.targets, new.targets) {
+                prefix = false
+                break
+            }
+        }
+        if !prefix {
+            labels = StackedLabels(rows: labels.rows)
+            consumed = []
+        }
+        for part in parts[consumed.count...] {
+            try labels.append(part.targets)
+            consumed.append(part)
+        }
+    }
+
+    private func sameStorage(_ a: [Double], _ b: [Double]) -> Bool {
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
     }
 }

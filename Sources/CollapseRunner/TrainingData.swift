@@ -73,6 +73,7 @@ extension Matrix: TrainingData {
 
     public func rows(from start: Int, count k: Int) -> Matrix {
         precondition(start >= 0 && k >= 0 && start + k <= rows, "rows(from: \(start), count: \(k)) out of \(rows)")
+        if start == 0 && k == rows { return self } // shares the storage (copy on write)
         return Matrix(rows: k, columns: columns, storage: Array(storage[(start * columns)..<((start + k) * columns)]))
     }
 }
