@@ -86,31 +86,42 @@ final class WrightFisherTheory: Sendable {
         // reciprocal[j] = 1 / j for j >= 1.
         let reciprocal = [0.0] + (1...m).map { 1 / Double($0) }
         let cutoff = rowCutoff
-        s.withUnsafeBufferPointer { s in
-            reciprocal.withUnsafeBufferPointer { inv in
-                for k in 1..<m {
-                    let p = Double(k) / Double(m)
-                    let odds = p / (1 - p), inverseOdds = (1 - p) / p
-                    let mode = min(m, Int((Double(m + 1) * p).rounded(.down)))
-                    var total = 1.0, acc = s[mode]
-                    var value = 1.0, j = mode
-                    while j < m {
-                        value *= Double(m - j) * inv[j + 1] * odds
-                        if value < cutoff { break }
-                        j += 1
-                        total += value
-                        acc += value * s[j]
+        // Rows are independent: large steps are split over the cores (each entry is computed the
+        // same way whatever the split, so the result does not depend on it).
+        let chunks = m >= 4096 ? max(1, ProcessInfo.processInfo.activeProcessorCount) * 4 : 1
+        out.withUnsafeMutableBufferPointer { outBuffer in
+            nonisolated(unsafe) let output = outBuffer
+            s.withUnsafeBufferPointer { sBuffer in
+                nonisolated(unsafe) let s = sBuffer
+                reciprocal.withUnsafeBufferPointer { invBuffer in
+                    nonisolated(unsafe) let inv = invBuffer
+                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                        let lower = 1 + (m - 1) * c / chunks, upper = 1 + (m - 1) * (c + 1) / chunks
+                        for k in lower..<upper {
+                            let p = Double(k) / Double(m)
+                            let odds = p / (1 - p), inverseOdds = (1 - p) / p
+                            let mode = min(m, Int((Double(m + 1) * p).rounded(.down)))
+                            var total = 1.0, acc = s[mode]
+                            var value = 1.0, j = mode
+                            while j < m {
+                                value *= Double(m - j) * inv[j + 1] * odds
+                                if value < cutoff { break }
+                                j += 1
+                                total += value
+                                acc += value * s[j]
+                            }
+                            value = 1
+                            j = mode
+                            while j > 0 {
+                                value *= Double(j) * inv[m - j + 1] * inverseOdds
+                                if value < cutoff { break }
+                                j -= 1
+                                total += value
+                                acc += value * s[j]
+                            }
+                            output[k] = acc / total // each chunk writes only its own rows
+                        }
                     }
-                    value = 1
-                    j = mode
-                    while j > 0 {
-                        value *= Double(j) * inv[m - j + 1] * inverseOdds
-                        if value < cutoff { break }
-                        j -= 1
-                        total += value
-                        acc += value * s[j]
-                    }
-                    out[k] = acc / total
                 }
             }
         }

@@ -79,11 +79,14 @@ public struct Summarizer {
         lines.initialize(repeating: "")
         defer { lines.deinitialize(); lines.deallocate() }
         let all = groups
+        // Theory first, in group order: some closed forms (Wright-Fisher) are computed once per
+        // series and parallelise internally; rendering the lines then needs no locks.
+        let theories = all.map { renderer.theory($0.0) }
         nonisolated(unsafe) let render = renderer // read-only while rendering
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             var part = ""
             for i in (all.count * c / chunks)..<(all.count * (c + 1) / chunks) {
-                part += render.line(all[i].0, all[i].1)
+                part += render.line(all[i].0, all[i].1, theory: theories[i])
             }
             lines[c] = part // each chunk writes only its own slot
         }
@@ -113,10 +116,18 @@ public struct Summarizer {
             }
         }
 
+        /// The closed-form value of the group's metric, where one exists.
+        func theory(_ key: GroupKey) -> Double? {
+            summarizer.registry.metric(named: names[key.variant][key.metricIndex])?.theory(facts[key.variant], generation: key.generation)
+        }
+
         func line(_ key: GroupKey, _ values: [Double]) -> String {
+            line(key, values, theory: theory(key))
+        }
+
+        func line(_ key: GroupKey, _ values: [Double], theory: Double?) -> String {
             let stats = Summarizer.statistics(values)
             let metric = names[key.variant][key.metricIndex]
-            let theory = summarizer.registry.metric(named: metric)?.theory(facts[key.variant], generation: key.generation)
             var fields = [String(key.generation), metric, String(stats.n)]
             fields += [stats.mean, stats.std, stats.ciLow, stats.ciHigh, stats.median, stats.q05, stats.q95].map(CSVNumber.format)
             fields.append(theory.map(CSVNumber.format) ?? "")

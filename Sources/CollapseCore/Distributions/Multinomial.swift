@@ -49,12 +49,11 @@ public enum Multinomial {
                 let x = p[i]
                 precondition(x >= 0 && x.isFinite,
                              "Multinomial needs non-negative finite probabilities, got \(x) at index \(i)")
+                // Knuth's branch-free TwoSum: the same exact error term as Neumaier's comparison
+                // (so the same bits), without a branch that mispredicts on mixed magnitudes.
                 let t = sum + x
-                if abs(sum) >= abs(x) {
-                    compensation += (sum - t) + x
-                } else {
-                    compensation += (x - t) + sum
-                }
+                let xPart = t - sum
+                compensation += (sum - (t - xPart)) + (x - xPart)
                 sum = t
                 remaining[i] = sum + compensation
             }
