@@ -21,9 +21,11 @@ let package = Package(
             path: "Sources/COpenBLAS",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // C kernels that need per-function instruction sets (AVX2 / AVX-512 with run-time choice).
+        .target(name: "CKernels"),
         .target(
             name: "CollapseCore",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CKernels"],
             exclude: ["README.md"]
         ),
         .target(

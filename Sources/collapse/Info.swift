@@ -4,7 +4,7 @@ import CollapseCore
 /// `collapse info`: the numeric back end this binary runs on (what manifests record).
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the tool version and the BLAS/LAPACK library in use."
+        abstract: "Print the tool version, the BLAS/LAPACK library in use and the random-bit kernel."
     )
 
     func run() {
@@ -12,5 +12,6 @@ struct Info: ParsableCommand {
         print("BLAS: \(BLAS.configuration)")
         print("BLAS core: \(BLAS.coreName)")
         print("BLAS threads: \(BLAS.threadCount)")
+        print("Random bits: Philox4x32-10, bulk kernel \(Philox4x32.bulkKernel)")
     }
 }

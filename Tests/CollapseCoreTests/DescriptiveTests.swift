@@ -1,4 +1,4 @@
-import CollapseCore
+@testable import CollapseCore
 import Foundation
 import Testing
 
@@ -84,6 +84,45 @@ import Testing
         #expect(Descriptive.mean([1, .infinity]) == .infinity)
         #expect(Descriptive.variance([1, .nan, 3], ddof: 0).isNaN)
         #expect(Descriptive.variance([1, .infinity], ddof: 0).isNaN)
+        // The same at every position of the four interleaved lanes and of the scalar tail, and
+        // for lengths around multiples of four.
+        for n in [4, 5, 7, 8, 9, 13] {
+            for k in 0..<n {
+                var x = (0..<n).map { Double($0) + 0.25 }
+                x[k] = .infinity
+                #expect(Descriptive.mean(x) == .infinity, "n \(n), inf at \(k)")
+                x[k] = -.infinity
+                #expect(Descriptive.mean(x) == -.infinity, "n \(n), -inf at \(k)")
+                x[(k + 1) % n] = .infinity
+                #expect(Descriptive.mean(x).isNaN, "n \(n), inf and -inf")
+                x[(k + 1) % n] = 1
+                x[k] = .nan
+                #expect(Descriptive.mean(x).isNaN && Descriptive.variance(x, ddof: 1).isNaN, "n \(n), NaN at \(k)")
+                x[k] = 1e308
+                x[(k + 1) % n] = 1e308
+                #expect(Descriptive.mean(x) == .infinity, "n \(n): the sum overflows as documented")
+            }
+        }
+    }
+
+    /// The four-lane mean and variance equal a plain compensated sum to within one rounding of
+    /// the result, whatever the length (lanes and tail).
+    @Test func lanedMomentsAgreeWithASequentialCompensatedSum() {
+        var generator = TestSplitMix64(state: StatisticsTestSupport.seed)
+        for n in 1...40 {
+            let x = (0..<n).map { _ in Double(generator.next() % 1_000_000) / 1000 - 500 + 1e6 }
+            var sum = CompensatedSum()
+            for v in x { sum.add(v) }
+            let reference = sum.value / Double(n)
+            #expect(abs(Descriptive.mean(x) - reference) <= 2 * reference.ulp, "n \(n)")
+            if n >= 2 {
+                let m = Descriptive.mean(x)
+                var squares = CompensatedSum()
+                for v in x { squares.add((v - m) * (v - m)) }
+                let variance = squares.value / Double(n - 1)
+                #expect(abs(Descriptive.variance(x, ddof: 1) - variance) <= 8 * Double.ulpOfOne * variance, "n \(n)")
+            }
+        }
     }
 
     @Test func bufferAndArrayOverloadsAgree() {

@@ -54,6 +54,26 @@ import Testing
         }
     }
 
+    /// The bulk kernel (C, widest vector unit the CPU has: `Philox4x32.bulkKernel`) equals the
+    /// scalar Swift group function word for word, across the 2^32-block boundary where the
+    /// counter's second word starts to count, for runs of groups that are and are not multiples
+    /// of the kernel's four-group step.
+    @Test func bulkKernelEqualsTheScalarGroups() {
+        let key: (UInt32, UInt32) = (0xdead_beef, 0x0123_4567)
+        let high: (UInt32, UInt32) = (0xffff_ffff, 7)
+        for (start, count) in [(UInt64(0), 1), (0, 4), (5, 37), ((1 << 30) - 3, 9), (UInt64(1) << 61, 6)] {
+            var stream = Philox4x32(key: key, counterHigh: high, groupIndex: start)
+            var bulk = [UInt64](repeating: 0, count: 8 * count)
+            bulk.withUnsafeMutableBufferPointer { stream.fill($0) }
+            for g in 0..<count {
+                let expected = Philox4x32.group(start + UInt64(g), counterHigh: high, key: key)
+                for w in 0..<8 { #expect(bulk[8 * g + w] == expected[w], "group \(start + UInt64(g)), word \(w)") }
+            }
+            #expect(stream.groupIndex == start + UInt64(count))
+        }
+        #expect(["avx512", "avx2", "generic"].contains(Philox4x32.bulkKernel))
+    }
+
     // Reference: numpy.random.SeedSequence(seed, spawn_key=key).generate_state(4, numpy.uint32), NumPy 2.4.
     @Test(arguments: [
         (UInt64(0), [UInt32](), [UInt32(0xb0f4_78be), 0xdb2c_d7e7, 0x2c71_ba49, 0xabf4_641a]),

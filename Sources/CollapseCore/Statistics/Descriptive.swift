@@ -3,7 +3,8 @@
 ///
 /// Every function takes an `UnsafeBufferPointer<Double>` (so that rows of a `Matrix` or slices
 /// of a larger buffer need no copy) and has an `[Double]` overload. Sums are compensated
-/// (Neumaier's variant of Kahan summation), so the results do not degrade with the sample size.
+/// (Neumaier's variant of Kahan summation; the mean and variance accumulate four interleaved
+/// compensated lanes), so the results do not degrade with the sample size.
 /// ε = 2^-52 ≈ 2.2e-16. Sums must not overflow (|Σ xᵢ| < 1.8e308); NaN inputs propagate to NaN
 /// in the moment functions and are rejected by the quantile functions.
 public enum Descriptive {
@@ -25,19 +26,31 @@ public enum Descriptive {
     public static func mean(_ x: UnsafeBufferPointer<Double>) -> Double {
         precondition(!x.isEmpty, "Descriptive.mean needs a non-empty sample, got 0 elements")
         let first = x[0]
-        var allEqual = true
-        var sum = CompensatedSum()
-        for value in x {
-            sum.add(value)
-            allEqual = allEqual && value == first
+        let n = x.count, base = x.baseAddress!
+        var lanes = LanedCompensatedSum()
+        var unequal = SIMDMask<SIMD4<Int64>>(repeating: false)
+        let firsts = SIMD4<Double>(repeating: first)
+        var i = 0
+        while i + 4 <= n {
+            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD4<Double>.self)
+            lanes.add(v)
+            unequal .|= v .!= firsts
+            i += 4
+        }
+        var sum = lanes.folded()
+        var allEqual = !any(unequal)
+        while i < n {
+            sum.add(base[i])
+            allEqual = allEqual && base[i] == first
+            i += 1
         }
         if allEqual { return first }
         let (high, low) = sum.pair
         if !high.isFinite { return high }
-        let n = Double(x.count)
-        let quotient = high / n
-        let remainder = high.addingProduct(-quotient, n)  // exact: high - quotient * n
-        return quotient + (remainder + low) / n
+        let count = Double(n)
+        let quotient = high / count
+        let remainder = high.addingProduct(-quotient, count)  // exact: high - quotient * n
+        return quotient + (remainder + low) / count
     }
 
     /// The arithmetic mean; see `mean(_:)` on `UnsafeBufferPointer<Double>`.
@@ -74,12 +87,23 @@ public enum Descriptive {
                      "Descriptive.variance needs more than ddof = \(ddof) elements, got \(x.count)")
         let n = Double(x.count)
         let m = mean(x)
-        var sum = CompensatedSum()
-        var sumOfSquares = CompensatedSum()
-        for value in x {
-            let d = value - m
+        let base = x.baseAddress!
+        var lanes = LanedCompensatedSum(), squareLanes = LanedCompensatedSum()
+        let means = SIMD4<Double>(repeating: m)
+        var i = 0
+        while i + 4 <= x.count {
+            let d = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD4<Double>.self) - means
+            lanes.add(d)
+            squareLanes.add(d * d)
+            i += 4
+        }
+        var sum = lanes.folded()
+        var sumOfSquares = squareLanes.folded()
+        while i < x.count {
+            let d = base[i] - m
             sum.add(d)
             sumOfSquares.add(d * d)
+            i += 1
         }
         let s1 = sum.value
         let centered = sumOfSquares.value - s1 * s1 / n
@@ -276,6 +300,34 @@ public enum Descriptive {
             preconditionFailure("Descriptive.\(name) needs data without NaN, found NaN at index \(index)")
         }
         return unsorted.sorted()
+    }
+}
+
+/// Four interleaved compensated sums, element i of a pass going to lane i mod 4: the same error
+/// bound as one `CompensatedSum` (each lane is compensated, and the lanes and their compensations
+/// are folded with compensation), but four independent dependency chains instead of one, so a
+/// pass over data in cache runs about four times faster.
+struct LanedCompensatedSum {
+    private var sum = SIMD4<Double>()
+    private var compensation = SIMD4<Double>()
+
+    @inline(__always)
+    mutating func add(_ x: SIMD4<Double>) {
+        let t = sum + x
+        let xPart = t - sum
+        compensation += (sum - (t - xPart)) + (x - xPart)
+        sum = t
+    }
+
+    /// The four lanes as one compensated sum (more elements may then be added to it). A lane
+    /// that overflowed or met inf/NaN makes the result the plain sum of the lanes, as a single
+    /// `CompensatedSum` would be.
+    func folded() -> CompensatedSum {
+        var total = CompensatedSum()
+        for l in 0..<4 { total.add(sum[l]) }
+        if !(sum[0].isFinite && sum[1].isFinite && sum[2].isFinite && sum[3].isFinite) { return total }
+        for l in 0..<4 { total.add(compensation[l]) }
+        return total
     }
 }
 
