@@ -156,7 +156,7 @@ struct OutputFiles {
         let tmp = url.appendingPathExtension("tmp")
         let fd = open(tmp.path, O_CREAT | O_TRUNC | O_WRONLY, 0o644)
         guard fd >= 0 else { throw RunError.io("cannot write \(tmp.path): \(Self.failure(errno))") }
-        let ok = data.withUnsafeBytes { raw in writeAll(fd, raw) }
+        let ok = !FaultInjection.reach("write-\(url.lastPathComponent)") && data.withUnsafeBytes { raw in writeAll(fd, raw) }
         let failure = ok ? (fsync(fd) == 0 ? 0 : errno) : errno
         close(fd)
         guard failure == 0 else {
@@ -166,6 +166,7 @@ struct OutputFiles {
         guard rename(tmp.path, url.path) == 0 else {
             throw RunError.io("cannot rename \(tmp.path) to \(url.path): \(Self.failure(errno))")
         }
+        FaultInjection.reach("renamed-\(url.lastPathComponent)")
     }
 
     /// `<strerror>; <what to do>` for a failed write or open (the command line adds how to
@@ -233,11 +234,16 @@ struct PartialWriter {
     }
 
     mutating func append(_ bytes: [UInt8]) throws(RunError) {
-        let ok = bytes.withUnsafeBytes { writeAll(fd, $0) }
+        let half = bytes.count / 2
+        let ok = bytes.withUnsafeBytes { raw in
+            writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[..<half])) && !FaultInjection.reach("mid-append")
+                && writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[half...]))
+        }
         guard ok else {
             throw RunError.io("cannot write \(files.partial.path): \(OutputFiles.failure(errno)). Chains finished before this are kept.")
         }
         state.bytes += bytes.count
+        FaultInjection.reach("appended")
     }
 
     /// Makes everything appended so far durable, then records it.
@@ -259,5 +265,6 @@ struct PartialWriter {
         guard rename(files.partial.path, files.metrics.path) == 0 else {
             throw RunError.io("cannot rename \(files.partial.path) to metrics.csv: \(String(cString: strerror(errno)))")
         }
+        FaultInjection.reach("metrics-renamed")
     }
 }
