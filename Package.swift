@@ -67,13 +67,19 @@ let package = Package(
             name: "CollapseModelsTests",
             dependencies: ["CollapseModels", "CollapseCore"]
         ),
+        // Test helpers shared by several test targets (config mutations for the fuzz tests).
+        .target(
+            name: "CollapseTestSupport",
+            dependencies: ["CollapseCore"],
+            path: "Tests/CollapseTestSupport"
+        ),
         .testTarget(
             name: "CollapseCLITests",
-            dependencies: ["collapse"]
+            dependencies: ["collapse", "CollapseTestSupport", "CollapseCore"]
         ),
         .testTarget(
             name: "CollapseRunnerTests",
-            dependencies: ["CollapseRunner", "CollapseMetrics", "CollapseModels", "CollapseCore"]
+            dependencies: ["CollapseRunner", "CollapseMetrics", "CollapseModels", "CollapseCore", "CollapseTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

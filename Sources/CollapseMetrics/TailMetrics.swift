@@ -27,7 +27,8 @@ func sampleMatrix(_ context: MetricContext) -> Matrix? {
 /// itself, point masses), otherwise conditional Monte Carlo with `tailMassDraws` draws from
 /// stream 101. Mixtures (`GaussianComponents`): weighted sum of component masses. kde: mean over
 /// training rows of the kernel's mass (1-D exact; d > 1 the same Monte Carlo, draws spread over
-/// the rows). nan for other models or when reality's region is unknown.
+/// the rows); class-conditional kde: the class-weighted sum of those. nan for other models or
+/// when reality's region is unknown.
 public struct TailMassMetric: Metric {
     public init() {}
     public let name = "tail_mass"
@@ -39,12 +40,22 @@ public struct TailMassMetric: Metric {
         let d = context.facts.dimension
         guard let region = RealRegion(context.truth, dimension: d) else { return .nan }
         var rng = context.stream(for: .tailMassDraws)
-        if let kde = context.fitted as? FittedKernelDensity {
+        func kernelMass(_ kde: FittedKernelDensity) -> Double {
             let n = kde.trainingRows.rows
             guard n > 0 else { return .nan }
             let perRow = max(1, (tailMassDraws + n - 1) / n)
             return gaussianMassOutside(means: kde.trainingRows, weights: [Double](repeating: 1 / Double(n), count: n),
                                        covariance: kde.kernelCovariance, region: region, drawsPerComponent: perRow, rng: &rng)
+        }
+        if let kde = context.fitted as? FittedKernelDensity { return kernelMass(kde) }
+        // Class-conditional kde: the class-weighted sum of the class densities' masses.
+        if let classes = context.fitted as? FittedClassConditional<FittedKernelDensity> {
+            var total = 0.0
+            for (w, model) in zip(classes.weights, classes.models) where w > 0 {
+                guard let model else { continue }
+                total += w * kernelMass(model)
+            }
+            return min(1, total)
         }
         guard let mixture = context.fitted as? GaussianComponents else { return .nan }
         var total = 0.0

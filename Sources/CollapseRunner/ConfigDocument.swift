@@ -84,7 +84,8 @@ struct ConfigNode: Sendable {
         return entry.value.value(at: Array(path.dropFirst()))
     }
 
-    /// A copy with `value` at `path`, creating (mark-less) mappings for missing sections and
+    /// A copy with `value` at `path`, creating mappings for missing sections (located at `value`,
+    /// so an error in a section that only a sweep creates points at the swept value) and
     /// replacing whatever stood there. Steps through non-mappings are left alone (the schema reader
     /// reports them).
     func setting(_ value: ConfigNode, at path: [String]) -> ConfigNode {
@@ -93,7 +94,7 @@ struct ConfigNode: Sendable {
         if let i = entries.firstIndex(where: { $0.key == first }) {
             entries[i].value = entries[i].value.setting(value, at: Array(path.dropFirst()))
         } else {
-            let empty = ConfigNode(.mapping([]), mark: nil)
+            let empty = ConfigNode(.mapping([]), mark: value.mark)
             entries.append(ConfigEntry(key: first, keyMark: value.mark, value: empty.setting(value, at: Array(path.dropFirst()))))
         }
         var copy = self

@@ -94,6 +94,7 @@ public struct Engine {
         let lock = try files.lock()
         defer { lock.release() }
         try files.prepare(identity: identity, resume: options.resume, force: options.force)
+        FaultInjection.reach("prepared")
 
         let prefixes = experiment.variants.map { v in
             ([String(v.index)] + v.parameters.map { csvField($0.value.description) }).joined(separator: ",") + ","

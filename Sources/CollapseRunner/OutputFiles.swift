@@ -19,6 +19,13 @@ struct RunState: Codable, Equatable {
     var rows: Int
 }
 
+extension Engine {
+    /// Whether `directory` holds an unfinished run (a `run-state.json`) that `--resume` continues.
+    public static func hasUnfinishedRun(in directory: URL) -> Bool {
+        OutputFiles(directory: directory).readState() != nil
+    }
+}
+
 /// The files of one output directory, and the rules for creating, resuming and replacing them.
 struct OutputFiles {
     let directory: URL
@@ -45,10 +52,20 @@ struct OutputFiles {
     /// never overwritten without `force`, and only an unfinished run of the same config and
     /// shard is resumed.
     func createDirectory() throws(RunError) {
-        do {
-            try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw RunError.io("cannot create the output directory \(directory.path): \(error.localizedDescription). Choose another with --out.")
+        // mkdir -p, one component at a time, so the message can name the component in the way.
+        var path = ""
+        for component in directory.standardizedFileURL.pathComponents {
+            path = path.isEmpty || component == "/" ? component : (path == "/" ? "/" : path + "/") + component
+            var info = stat()
+            if stat(path, &info) == 0 {
+                guard info.st_mode & S_IFMT == S_IFDIR else {
+                    throw RunError.io("cannot create the output directory \(directory.path): \(path) is a file, not a directory. Choose another with --out.")
+                }
+                continue
+            }
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw RunError.io("cannot create the output directory \(directory.path): mkdir \(path): \(Self.failure(errno))")
+            }
         }
     }
 
@@ -95,7 +112,7 @@ struct OutputFiles {
     /// Takes the directory's lock (flock: released by the kernel even after kill -9).
     func lock() throws(RunError) -> DirectoryLock {
         let fd = open(lockFile.path, O_CREAT | O_RDWR, 0o644)
-        guard fd >= 0 else { throw RunError.io("cannot open \(lockFile.path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw RunError.io("cannot open \(lockFile.path): \(Self.failure(errno))") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
             throw RunError.locked("another collapse run is writing to \(directory.path); wait for it to finish or use another --out.")
@@ -112,7 +129,7 @@ struct OutputFiles {
         } else {
             try? fm.removeItem(at: partial)
             guard fm.createFile(atPath: partial.path, contents: Data(header.utf8)) else {
-                throw RunError.io("cannot write \(partial.path)")
+                throw RunError.io("cannot write \(partial.path): \(Self.failure(errno))")
             }
             state.bytes = header.utf8.count
         }
@@ -138,17 +155,32 @@ struct OutputFiles {
     func writeAtomically(_ data: Data, to url: URL) throws(RunError) {
         let tmp = url.appendingPathExtension("tmp")
         let fd = open(tmp.path, O_CREAT | O_TRUNC | O_WRONLY, 0o644)
-        guard fd >= 0 else { throw RunError.io("cannot write \(tmp.path): \(String(cString: strerror(errno)))") }
-        let ok = data.withUnsafeBytes { raw in writeAll(fd, raw) }
-        let synced = fsync(fd) == 0
+        guard fd >= 0 else { throw RunError.io("cannot write \(tmp.path): \(Self.failure(errno))") }
+        let ok = !FaultInjection.reach("write-\(url.lastPathComponent)") && data.withUnsafeBytes { raw in writeAll(fd, raw) }
+        let failure = ok ? (fsync(fd) == 0 ? 0 : errno) : errno
         close(fd)
-        guard ok, synced else {
+        guard failure == 0 else {
             try? fm.removeItem(at: tmp)
-            throw RunError.io("cannot write \(url.path) (disk full?): \(String(cString: strerror(errno)))")
+            throw RunError.io("cannot write \(url.path): \(Self.failure(failure))")
         }
         guard rename(tmp.path, url.path) == 0 else {
-            throw RunError.io("cannot rename \(tmp.path) to \(url.path): \(String(cString: strerror(errno)))")
+            throw RunError.io("cannot rename \(tmp.path) to \(url.path): \(Self.failure(errno))")
         }
+        FaultInjection.reach("renamed-\(url.lastPathComponent)")
+    }
+
+    /// `<strerror>; <what to do>` for a failed write or open (the command line adds how to
+    /// continue the run afterwards).
+    static func failure(_ code: Int32) -> String {
+        let what: String
+        switch code {
+        case ENOSPC, EDQUOT: what = "free space on that file system (or choose another --out)"
+        case EFBIG: what = "the file is larger than this process may write (ulimit -f); raise the limit"
+        case EROFS: what = "the file system is read-only; remount it read-write or choose another --out"
+        case EACCES, EPERM: what = "fix the directory's permissions or choose another --out"
+        default: what = "check the output directory or choose another --out"
+        }
+        return "\(String(cString: strerror(code))); \(what)"
     }
 
     func removeState() throws(RunError) {
@@ -202,19 +234,21 @@ struct PartialWriter {
     }
 
     mutating func append(_ bytes: [UInt8]) throws(RunError) {
-        let ok = bytes.withUnsafeBytes { writeAll(fd, $0) }
+        let half = bytes.count / 2
+        let ok = bytes.withUnsafeBytes { raw in
+            writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[..<half])) && !FaultInjection.reach("mid-append")
+                && writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[half...]))
+        }
         guard ok else {
-            throw RunError.io("""
-                cannot write \(files.partial.path): \(String(cString: strerror(errno))). \
-                Chains finished before this are kept; free space and run again with --resume.
-                """)
+            throw RunError.io("cannot write \(files.partial.path): \(OutputFiles.failure(errno)). Chains finished before this are kept.")
         }
         state.bytes += bytes.count
+        FaultInjection.reach("appended")
     }
 
     /// Makes everything appended so far durable, then records it.
     func sync() throws(RunError) {
-        guard fsync(fd) == 0 else { throw RunError.io("cannot sync \(files.partial.path): \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw RunError.io("cannot sync \(files.partial.path): \(OutputFiles.failure(errno))") }
         try saveState()
     }
 
@@ -231,5 +265,6 @@ struct PartialWriter {
         guard rename(files.partial.path, files.metrics.path) == 0 else {
             throw RunError.io("cannot rename \(files.partial.path) to metrics.csv: \(String(cString: strerror(errno)))")
         }
+        FaultInjection.reach("metrics-renamed")
     }
 }

@@ -51,14 +51,28 @@ struct Run: ParsableCommand {
         let options = RunOptions(outputDirectory: directory, threads: threads, shard: try shard.map(Self.parseShard),
                                  resume: resume, force: force, progress: !quiet && isatty(2) == 1)
         Interruption.shared.install()
-        let summary = try runOrExit { () throws(RunError) in try Engine(experiment: experiment).run(options) }
+        var resumeCommand = "collapse run \(config) --resume"
+        if let out { resumeCommand += " --out \(out)" }
+        if let shard { resumeCommand += " --shard \(shard)" }
+        let summary: RunSummary
+        do {
+            summary = try Engine(experiment: experiment).run(options)
+        } catch {
+            printError(error.description)
+            // A failed write (disk full, read-only, file-size limit) keeps the finished chains.
+            if case .io = error, Engine.hasUnfinishedRun(in: directory) {
+                FileHandle.standardError.write(Data("""
+                    The chains finished so far are kept in \(directory.path).
+                    Once it can be written again, finish with: \(resumeCommand)
+
+                    """.utf8))
+            }
+            throw ExitCode(ExitCodes.runFailure)
+        }
         if !summary.complete {
-            var command = "collapse run \(config) --resume"
-            if let out { command += " --out \(out)" }
-            if let shard { command += " --shard \(shard)" }
             FileHandle.standardError.write(Data("""
                 interrupted: \(summary.chains) chains are saved in \(directory.path).
-                Finish with: \(command)
+                Finish with: \(resumeCommand)
 
                 """.utf8))
             throw ExitCode(ExitCodes.interrupted)

@@ -1,4 +1,5 @@
 import CollapseCore
+import CollapseTestSupport
 import Foundation
 import Testing
 @testable import CollapseMetrics
@@ -11,46 +12,6 @@ import Testing
     static let experiments = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Experiments")
 
-    static let replacements = ["-1", "0", "1e400", "nan", ".inf", "3.5", "\"x\"", "[]", "{}", "true", "null", "999999999999999999999",
-                               "[1, 2", "{a: 1}", "-0.0", "1e-320", "replace", "gmm", "\u{00e9}"]
-
-    /// One random edit of the text: delete/duplicate/swap a line, change a value, a key, the
-    /// indentation, insert garbage, or truncate.
-    static func mutate(_ text: String, _ rng: inout Philox4x32) -> String {
-        var lines = text.components(separatedBy: "\n")
-        guard !lines.isEmpty else { return text }
-        let i = rng.nextInt(below: lines.count)
-        switch rng.nextInt(below: 8) {
-        case 0: lines.remove(at: i)
-        case 1: lines.insert(lines[i], at: i)
-        case 2:
-            let j = rng.nextInt(below: lines.count)
-            lines.swapAt(i, j)
-        case 3:
-            // Replace the value after the first ": " (or the whole line) with a hostile value.
-            let value = replacements[rng.nextInt(below: replacements.count)]
-            if let colon = lines[i].range(of: ": ") {
-                lines[i] = String(lines[i][..<colon.upperBound]) + value
-            } else {
-                lines[i] = value
-            }
-        case 4:
-            // Flip one character of a key.
-            var chars = Array(lines[i])
-            if !chars.isEmpty {
-                let k = rng.nextInt(below: chars.count)
-                chars[k] = Character(UnicodeScalar(UInt8(97 + rng.nextInt(below: 26))))
-            }
-            lines[i] = String(chars)
-        case 5: lines[i] = String(repeating: " ", count: rng.nextInt(below: 5)) + lines[i].trimmingCharacters(in: .whitespaces)
-        case 6: lines.insert(["- - -", ":::", "{{", "]]", "&a *a", "!!binary x", "\t"][rng.nextInt(below: 7)], at: i)
-        default:
-            let cut = rng.nextInt(below: max(text.count, 1))
-            return String(text.prefix(cut))
-        }
-        return lines.joined(separator: "\n")
-    }
-
     @Test func mutatedConfigsAreAcceptedOrRejectedWithAPlace() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.experiments.path).filter { $0.hasSuffix(".yaml") }.sorted()
         #expect(files.count >= 10)
@@ -62,8 +23,7 @@ import Testing
         for n in 0..<800 {
             let name = files[n % files.count]
             let path = Self.experiments.appendingPathComponent(name).path
-            var text = try String(contentsOfFile: path, encoding: .utf8)
-            for _ in 0...rng.nextInt(below: 3) { text = Self.mutate(text, &rng) }
+            let text = ConfigMutation.mutant(of: try String(contentsOfFile: path, encoding: .utf8), &rng)
             let began = Date()
             do {
                 let experiment = try loader.load(text: text, path: path, overrides: ConfigOverrides(replicates: 1, generations: 2))

@@ -402,6 +402,9 @@ private typealias T = ConfigTesting
         BadConfig(T.doc("sweep:\n  regime.real_fraction: []\n"), "sweep.regime.real_fraction: expected a non-empty list of values, e.g. [0, 0.1, 0.5], got an empty list", line: 6),
         BadConfig(T.doc("sweep:\n  regime.knd: [mix]\n"), "sweep.regime.knd: `regime.knd` is not a key that can be swept; did you mean `regime.kind`?", line: 6),
         BadConfig(T.doc("sweep:\n  name: [a, b]\n"), "sweep.name: `name` cannot be swept", line: 6),
+        // A section that only the sweep creates: the error points at the swept value (found by BinaryFuzzTests).
+        BadConfig("name: t\nsamples: 20\nreal: {distribution: gaussian}\nsweep:\n  model.bandwidth: [scott, 0.1]\n",
+                  "test.yaml:5:21: sweep variant 0 (model.bandwidth=scott): model.kind: required key is missing from `model`", line: 5),
         BadConfig(T.doc("sweep:\n  metrics: [[variance]]\n"), "sweep.metrics: `metrics` holds a list; a sweep varies scalar keys only", line: 6),
         BadConfig(T.doc("sweep:\n  regime: [{kind: mix}]\n"), "sweep.regime: `regime` is a section; sweep one of its keys with a dotted key path", line: 6),
         BadConfig(T.doc("sweep:\n  samples: [10, [20]]\n"), "sweep.samples[1]: expected a single value (number, integer, string or boolean), got a list", line: 6),

@@ -122,6 +122,21 @@ func continuousWorld(_ source: RealSource) throws -> ContinuousWorld { try Conti
         #expect(abs(mass - Reference.kdeTailMass1D) < 1e-15)
     }
 
+    /// A class-conditional kde's tail mass is the class-weighted sum of its class densities'
+    /// masses (1-D: each exact, so the sum agrees to rounding); it used to be nan.
+    @Test func tailMassOfAClassConditionalKernelDensityIsTheWeightedSumOfItsClasses() throws {
+        let truth = try continuousWorld(.gaussian(mean: 0.3, std: 1.2)).truth
+        var rng = Philox4x32(seed: 1, id: StreamID(variant: 0, replicate: 0, generation: 0, purpose: .fit))
+        let a = try KernelDensityModel(bandwidth: .fixed(0.7)).fit(Matrix(column: [-2.0, -0.5, 0.1, 0.4, 2.6]), using: &rng)
+        let b = try KernelDensityModel(bandwidth: .fixed(0.3)).fit(Matrix(column: [1.9, 2.2, 3.1]), using: &rng)
+        let classes = FittedClassConditional(priors: [0.75, 0.25], models: [a, b], dimension: 1)
+        let metric = TailMassMetric()
+        let mass = metric.evaluate(continuousContext(fitted: classes, truth: truth, dimension: 1))
+        let expected = classes.weights[0] * metric.evaluate(continuousContext(fitted: a, truth: truth, dimension: 1))
+            + classes.weights[1] * metric.evaluate(continuousContext(fitted: b, truth: truth, dimension: 1))
+        #expect(mass.isFinite && abs(mass - expected) < 1e-15, "\(mass) vs \(expected)")
+    }
+
     @Test func tailMassOfAKernelDensityIn2DAgreesWithItsGaussianEquivalent() throws {
         // A fixed-bandwidth kde on one row is N(row, h² I): both paths must agree within
         // Monte Carlo error (5 binomial standard errors of the sum of two independent estimates).

@@ -92,6 +92,26 @@ func temporaryDirectory(_ name: String) -> URL {
         #expect(!collector.isComplete)
     }
 
+    /// Several interruptions, each resumed with another thread count (and one resume with no
+    /// chain left to run): the bytes of an uninterrupted run.
+    @Test func resumeHistoryWithChangingThreadCountsGivesTheSameBytes() throws {
+        let e = Engine(experiment: gaussianExperiment(replicates: 7))
+        let full = temporaryDirectory("history-full"), dir = temporaryDirectory("history")
+        defer { try? FileManager.default.removeItem(at: full); try? FileManager.default.removeItem(at: dir) }
+        _ = try e.run(RunOptions(outputDirectory: full, threads: 2))
+        var done = 0
+        for (step, (stop, threads)) in [(3, 1), (9, 4), (10, 2), (13, 3)].enumerated() {
+            let s = try e.run(RunOptions(outputDirectory: dir, threads: threads, resume: step > 0, stopAfterChains: stop))
+            #expect(!s.complete && s.chains == stop && s.resumedFromChain == done)
+            done = stop
+        }
+        let last = try e.run(RunOptions(outputDirectory: dir, threads: 4, resume: true))
+        #expect(last.complete && last.resumedFromChain == 13)
+        for name in ["metrics.csv", "summary.csv"] {
+            #expect(try Data(contentsOf: full.appendingPathComponent(name)) == Data(contentsOf: dir.appendingPathComponent(name)), "\(name)")
+        }
+    }
+
     /// Killed between the rename of metrics.csv and the summary/manifest: --resume writes them.
     @Test func resumeAfterTheFinalRenameWritesSummaryAndManifest() throws {
         let e = Engine(experiment: gaussianExperiment())
@@ -159,7 +179,7 @@ func temporaryDirectory(_ name: String) -> URL {
         }
     }
 
-    @Test(arguments: [2, 3, 7])
+    @Test(arguments: [1, 2, 3, 7])
     func mergedShardsEqualAnUnshardedRun(shards: Int) throws {
         let experiment = gaussianExperiment(replicates: 5)
         let e = Engine(experiment: experiment)
