@@ -163,7 +163,7 @@ def study(repeats):
 # CLI workloads: one peer per Scripts/bench/configs/<workload>.yaml.
 
 CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
-SEED = 7  # the configs' seed (numpy's stream, not ours)
+SEED = 7  # the configs' seed (numpy's stream, not ours); --seed changes it, e.g. for more chains in sanity checks
 
 
 def check_config(workload, **expected):
@@ -198,14 +198,14 @@ def write_outputs(out_dir, values, sweep=None):
     table["metric"] = pd.Categorical.from_codes(np.tile(np.arange(k), v * r * g), names)
     table["value"] = stacked.ravel()
     frame = pd.DataFrame(table)
-    frame.to_csv(os.path.join(out_dir, "metrics.csv"), index=False)
+    frame.to_csv(os.path.join(out_dir, "metrics.csv"), index=False, na_rep="nan")
 
     keys = list(frame.columns[:-3].drop("replicate")) + ["generation", "metric"]
     grouped = frame.groupby(keys, observed=True, sort=False)["value"]
     summary = grouped.agg(n="count", mean="mean", std="std", median="median")
     summary["q05"] = grouped.quantile(0.05)
     summary["q95"] = grouped.quantile(0.95)
-    summary.reset_index().to_csv(os.path.join(out_dir, "summary.csv"), index=False)
+    summary.reset_index().to_csv(os.path.join(out_dir, "summary.csv"), index=False, na_rep="nan")
 
 
 def run_cli_peer(workload, out, chains, impl="numpy", **fields):
@@ -273,8 +273,12 @@ def mvn_replace(workload, d, generations, samples, out):
             cov = centred.T @ centred / M  # numpy calls syrk for the transpose pair
             trace_ratio[g] = np.trace(cov) / d  # tr(Sigma_g) / tr(I_d)
             if g < G:
-                chol = np.linalg.cholesky(cov)
-                x = rng.standard_normal((M, d)) @ chol.T + mu
+                try:
+                    root = np.linalg.cholesky(cov)
+                except np.linalg.LinAlgError:  # collapsed directions: a symmetric root of the PSD part
+                    eigenvalues, vectors = np.linalg.eigh(cov)
+                    root = vectors * np.sqrt(np.clip(eigenvalues, 0, None))
+                x = rng.standard_normal((M, d)) @ root.T + mu
         return {"trace_ratio": trace_ratio[None, None]}, None, {}
 
     run_cli_peer(workload, out, chains, d=d, generations=G, samples=M)
@@ -451,7 +455,9 @@ if __name__ == "__main__":
                                          + ", ".join(CLI_PEERS))
     parser.add_argument("--repeats", type=int, default=5, help="micro-workloads: best of N")
     parser.add_argument("--out", help="CLI workloads: keep metrics.csv and summary.csv in this directory")
+    parser.add_argument("--seed", type=int, default=SEED, help="CLI workloads: numpy's seed (default: the config's, 7)")
     args = parser.parse_args()
+    SEED = args.seed
     if args.workload in CLI_PEERS:
         CLI_PEERS[args.workload](args.out)
         raise SystemExit(0)
