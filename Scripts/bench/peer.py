@@ -213,6 +213,8 @@ def run_cli_peer(workload, out, chains, impl="numpy", **fields):
     extra JSON fields)) plus writing its outputs, and prints the JSON line."""
     import shutil
 
+    import pandas  # noqa: F401 -- loaded before the clock starts, like the peers' other libraries
+
     out_dir = out or tempfile.mkdtemp(prefix=f"collapse-peer-{workload}-")
     os.makedirs(out_dir, exist_ok=True)
     t0 = time.perf_counter()
