@@ -6,7 +6,7 @@ Called by Scripts/bench/run after the release build and the venv exist. Two kind
   --quiet` (all cores, the default) against `peer.py <workload>` (the same work in numpy /
   scikit-learn / scipy, writing the same CSV files). Ours is timed as the whole process (wall
   clock); the peer reports the time of its work without the Python imports. Peak RSS of both comes
-  from os.wait4. The peer runs with single-threaded BLAS; for the BLAS-heavy mvn-d256 and
+  from wait4 (ru_maxrss) in a small launcher process. The peer runs with single-threaded BLAS; for the BLAS-heavy mvn-d256 and
   gmm-k8-d16 it also runs with threaded BLAS every round and the faster run counts.
 - micro-workloads (normal, gemm, syrk, mvn, gmm-small, gmm-large, kde): `collapse-bench <w>`
   against `peer.py <w>`, both single-threaded, each reporting its own best-of-N time.
@@ -61,26 +61,50 @@ def busy_cpu_seconds():
 OTHER_CPU = []  # per measured process: CPU used meanwhile by everything else, in cores (see run_measured)
 
 
+# Runs the measured command and reports its wall time, peak RSS and CPU time. A separate small
+# process is needed: Linux gives a child the peak RSS of the address space it replaced at exec
+# (with vfork / posix_spawn, the parent's own), so a child spawned directly by this script would
+# report at least this script's peak RSS (hundreds of MB once --check has read a large CSV).
+LAUNCHER = r"""
+import os, sys, time
+report, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - t0
+with open(report, "w") as f:
+    f.write(f"{seconds!r} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime!r}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(cmd, env):
     """Runs cmd to completion; returns (wall seconds, peak RSS in MB, stdout). Fails loudly.
     Also records in OTHER_CPU how busy the rest of the machine was meanwhile: the machine's CPU
-    time minus the child's (from its rusage), per wall second — the load that distorts timings,
-    unlike the load average, which counts our own runs too."""
-    with tempfile.TemporaryFile(mode="w+") as err:
-        busy0 = busy_cpu_seconds()
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+    time minus the command's, per wall second — the load that distorts timings, unlike the load
+    average, which counts our own runs too."""
+    with tempfile.TemporaryFile(mode="w+") as err, tempfile.NamedTemporaryFile(mode="r") as report:
+        busy0, t0 = busy_cpu_seconds(), time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, report.name] + cmd, env=env, cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=err, text=True)
         out = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-        other = busy_cpu_seconds() - busy0 - (usage.ru_utime + usage.ru_stime)
-        OTHER_CPU.append(max(other, 0) / seconds)
+        _, status, usage = os.wait4(proc.pid, 0)  # the launcher's CPU time includes the command's
+        busy = busy_cpu_seconds() - busy0 - (usage.ru_utime + usage.ru_stime)
+        elapsed = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         proc.stdout.close()
         if proc.returncode != 0:
             err.seek(0)
             raise SystemExit(f"{shlex.join(cmd)} failed with status {proc.returncode}:\n{err.read()}")
-    return seconds, usage.ru_maxrss / 1024, out  # ru_maxrss is in KiB on Linux
+        seconds, maxrss, _ = report.read().split()
+    seconds = float(seconds)
+    OTHER_CPU.append(max(busy, 0) / elapsed)  # /proc/stat counts in 10 ms ticks: coarse for short runs
+    return seconds, int(maxrss) / 1024, out  # ru_maxrss is in KiB on Linux
 
 
 def json_lines(text):
