@@ -156,17 +156,21 @@ def run_cli_round(workload, args, ours_first, keep):
                 best = row
         return best
 
-    if ours_first:
-        o = ours()
-        p = peer()
-    else:
-        p = peer()
-        o = ours()
-    if keep:
-        return o, p, (ours_dir, peer_dir)
-    shutil.rmtree(ours_dir)
-    shutil.rmtree(peer_dir)
-    return o, p, None
+    try:
+        if ours_first:
+            o = ours()
+            p = peer()
+        else:
+            p = peer()
+            o = ours()
+    except BaseException:
+        keep = False
+        raise
+    finally:
+        if not keep:
+            shutil.rmtree(ours_dir)
+            shutil.rmtree(peer_dir)
+    return o, p, (ours_dir, peer_dir) if keep else None
 
 
 def run_micro_round(workload, args):
