@@ -1,37 +1,183 @@
-"""Runs collapse-bench and its numpy peer alternately, several rounds, and prints medians and ratios.
+"""Runs our side and its Python peer alternately, several rounds, and prints medians and ratios.
 
-Called by Scripts/bench/run after the release build and the venv exist. Every process prints JSON
-lines {"workload", "impl", "seconds", ...}; per (workload, impl) we keep the median over rounds.
-Ratios: numpy time / ours (> 1 means we are faster) and wrapper time / direct cblas time.
+Called by Scripts/bench/run after the release build and the venv exist. Two kinds of workload:
+
+- CLI workloads (issue 7): `collapse run Scripts/bench/configs/<workload>.yaml --out TMP --force
+  --quiet` (all cores, the default) against `peer.py <workload>` (the same work in numpy /
+  scikit-learn / scipy, writing the same CSV files). Ours is timed as the whole process (wall
+  clock); the peer reports the time of its work without the Python imports. Peak RSS of both comes
+  from wait4 (ru_maxrss) in a small launcher process. The peer runs with single-threaded BLAS; for the BLAS-heavy mvn-d256 and
+  gmm-k8-d16 it also runs with threaded BLAS every round and the faster run counts.
+- micro-workloads (normal, gemm, syrk, mvn, gmm-small, gmm-large, kde): `collapse-bench <w>`
+  against `peer.py <w>`, both single-threaded, each reporting its own best-of-N time.
+
+Per workload we keep the median over rounds; ratio = peer time / ours (> 1: we are faster).
 """
 import argparse
 import datetime
 import json
 import os
 import platform
+import re
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(ROOT, "Scripts", "bench")
+CORES = os.cpu_count() or 1
+
+# CLI workload -> (target ratio peer/ours from issue 7, or None; whether the peer also tries threaded BLAS)
+CLI_WORKLOADS = {
+    "gaussian-m1000": (4, False),
+    "gaussian-m100": (4, False),
+    "mvn-d64": (3, False),
+    "mvn-d256": (2.5, True),
+    "gmm-k4-d2": (10, False),
+    "gmm-k8-d16": (5, True),
+    "kde-d1": (10, False),
+    "kde-d8": (10, False),
+    "regression": (2, False),
+    "zipf": (4, False),
+    "study": (None, False),  # configs/gaussian-study.yaml
+}
+CLI_CONFIG = {w: f"{w}.yaml" for w in CLI_WORKLOADS} | {"study": "gaussian-study.yaml"}
+MICRO_WORKLOADS = ["normal", "gemm", "syrk", "mvn", "gmm-small", "gmm-large", "kde"]
+DEFAULT_WORKLOADS = ["normal", "gemm"] + [w for w in CLI_WORKLOADS if w != "study"]
 
 
-def run_json(cmd, env):
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+def busy_cpu_seconds():
+    """CPU time all processes of the machine have used since boot (/proc/stat), in seconds."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def run_cli_study(env):
-    """Times the real `collapse run` on the study config (wall time of the whole process)."""
-    import tempfile
-    import time
-    out = tempfile.mkdtemp(prefix="collapse-bench-cli-")
-    binary = os.path.join(ROOT, ".build", "release", "collapse")
-    config = os.path.join(ROOT, "Scripts", "bench", "configs", "gaussian-study.yaml")
-    t0 = time.perf_counter()
-    subprocess.run([binary, "run", config, "--out", out, "--force", "--quiet"], env=env, check=True, cwd=ROOT)
-    seconds = time.perf_counter() - t0
-    return [{"workload": "study", "impl": "swift", "seconds": seconds}]
+OTHER_CPU = []  # per measured process: CPU used meanwhile by everything else, in cores (see run_measured)
+
+
+# Runs the measured command and reports its wall time, peak RSS and CPU time. A separate small
+# process is needed: Linux gives a child the peak RSS of the address space it replaced at exec
+# (with vfork / posix_spawn, the parent's own), so a child spawned directly by this script would
+# report at least this script's peak RSS (hundreds of MB once --check has read a large CSV).
+LAUNCHER = r"""
+import os, sys, time
+report, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - t0
+with open(report, "w") as f:
+    f.write(f"{seconds!r} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime!r}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_measured(cmd, env):
+    """Runs cmd to completion; returns (wall seconds, peak RSS in MB, stdout). Fails loudly.
+    Also records in OTHER_CPU how busy the rest of the machine was meanwhile: the machine's CPU
+    time minus the command's, per wall second — the load that distorts timings, unlike the load
+    average, which counts our own runs too."""
+    with tempfile.TemporaryFile(mode="w+") as err, tempfile.NamedTemporaryFile(mode="r") as report:
+        busy0, t0 = busy_cpu_seconds(), time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, report.name] + cmd, env=env, cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=err, text=True)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)  # the launcher's CPU time includes the command's
+        busy = busy_cpu_seconds() - busy0 - (usage.ru_utime + usage.ru_stime)
+        elapsed = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{shlex.join(cmd)} failed with status {proc.returncode}:\n{err.read()}")
+        seconds, maxrss, _ = report.read().split()
+    seconds = float(seconds)
+    OTHER_CPU.append(max(busy, 0) / elapsed)  # /proc/stat counts in 10 ms ticks: coarse for short runs
+    return seconds, int(maxrss) / 1024, out  # ru_maxrss is in KiB on Linux
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def blas_env(threads):
+    return dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+
+
+def config_numbers(workload):
+    """samples, generations and the real dimension of a CLI workload's config (flat keys, a line match)."""
+    with open(os.path.join(BENCH, "configs", CLI_CONFIG[workload])) as f:
+        text = f.read()
+    number = lambda key: int(re.search(rf"^{key}:\s*(\d+)", text, re.M).group(1))
+    dim = re.search(r"\bdim:\s*(\d+)", text)
+    return {"samples": number("samples"), "generations": number("generations"), "dim": int(dim.group(1)) if dim else 1}
+
+
+def mvn_flops(workload):
+    """BLAS flops of a replace chain of the mvn model: G + 1 fits, each a covariance by syrk
+    (M d (d + 1)), and G samples, each z L^T by trmm/gemm (M d^2)."""
+    c = config_numbers(workload)
+    m, d, g = c["samples"], c["dim"], c["generations"]
+    return (g + 1) * m * d * (d + 1) + g * m * d * d
+
+
+def run_cli_round(workload, args, ours_first, keep):
+    """One round of a CLI workload: ours and the peer (both BLAS settings where asked), in the given order.
+    Returns (ours row, peer row, output dirs kept for --check or None)."""
+    config = os.path.join(BENCH, "configs", CLI_CONFIG[workload])
+    ours_dir = tempfile.mkdtemp(prefix=f"collapse-bench-{workload}-ours-")
+    peer_dir = tempfile.mkdtemp(prefix=f"collapse-bench-{workload}-peer-")
+
+    def ours():
+        seconds, rss, _ = run_measured([args.collapse, "run", config, "--out", ours_dir, "--force", "--quiet"],
+                                       dict(os.environ))
+        return {"seconds": seconds, "rss_mb": rss, "other_cpu": OTHER_CPU[-1]}
+
+    def peer():
+        tries = [1, CORES] if CLI_WORKLOADS[workload][1] and CORES > 1 else [1]
+        best = None
+        for threads in tries:
+            # The study peer predates --out (it writes into its own temporary directory): one repeat.
+            extra = ["--repeats", "1"] if workload == "study" else ["--out", peer_dir]
+            _, rss, out = run_measured([sys.executable, os.path.join(BENCH, "peer.py"), workload] + extra, blas_env(threads))
+            row = json_lines(out)[-1] | {"rss_mb": rss, "blas_threads": threads, "other_cpu": OTHER_CPU[-1]}
+            if best is None or row["seconds"] < best["seconds"]:
+                best = row
+        return best
+
+    try:
+        if ours_first:
+            o = ours()
+            p = peer()
+        else:
+            p = peer()
+            o = ours()
+    except BaseException:
+        keep = False
+        raise
+    finally:
+        if not keep:
+            shutil.rmtree(ours_dir)
+            shutil.rmtree(peer_dir)
+    return o, p, (ours_dir, peer_dir) if keep else None
+
+
+def run_micro_round(workload, args):
+    env = blas_env(1)
+    _, _, ours = run_measured([args.binary, workload], env)
+    _, _, peer = run_measured([sys.executable, os.path.join(BENCH, "peer.py"), workload], env)
+    return json_lines(ours) + json_lines(peer)
 
 
 def machine():
@@ -44,90 +190,194 @@ def machine():
                     break
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+    return f"{model}, {CORES} cores, {platform.system()} {platform.release()}"
+
+
+def median(rows, field):
+    return statistics.median(r[field] for r in rows)
+
+
+def check_rows(workload, dirs):
+    """Generation 0 and the last generation of both runs' metrics.csv (sanity.py's comparison)."""
+    from sanity import compare_frames, read_generations
+
+    ours = read_generations(dirs[0])
+    return compare_frames(workload, ours, read_generations(dirs[1], sorted(ours["generation"].unique())))
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--workloads", default="normal,gemm,syrk,mvn,gmm-small,gmm-large,kde,study")
+    parser.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
+                        help="comma-separated; CLI: " + ",".join(CLI_WORKLOADS) + "; micro: " + ",".join(MICRO_WORKLOADS))
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "collapse-bench"))
+    parser.add_argument("--collapse", default=os.path.join(ROOT, ".build", "release", "collapse"))
+    parser.add_argument("--json", help="also write every raw measurement to this file")
+    parser.add_argument("--check", action="store_true",
+                        help="compare generation 0 and the last generation of both summary.csv files (last round)")
     args = parser.parse_args()
 
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    python = sys.executable
-    load_before = os.getloadavg()
-    results = {}
-    for workload in args.workloads.split(","):
-        for _ in range(args.rounds):  # alternate ours and the peer within the same run
-            peer = [python, os.path.join(ROOT, "Scripts", "bench", "peer.py"), workload]
-            if workload == "study":
-                ours = run_cli_study(dict(os.environ))  # the CLI uses both cores (BLAS single-threaded inside chains)
-                rows_out = ours + run_json(peer + ["--repeats", "1"], env)
-            else:
-                rows_out = run_json([args.binary, workload], env) + run_json(peer, env)
-            for row in rows_out:
-                results.setdefault((row["workload"], row["impl"]), []).append(row)
-    load_after = os.getloadavg()
+    workloads = args.workloads.split(",")
+    unknown = [w for w in workloads if w not in CLI_WORKLOADS and w not in MICRO_WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workloads {unknown}")
+    if "mvn-d256" in workloads and "gemm" not in workloads:
+        workloads.insert(0, "gemm")  # the dgemm peak its GFLOP/s are compared with
 
-    print(f"# model-collapse benchmarks, {datetime.date.today().isoformat()}")
-    print(f"# machine: {machine()}; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
-    print(f"# {args.rounds} alternating rounds, medians; BLAS single-threaded (OPENBLAS_NUM_THREADS=1)")
-    if max(load_before[0], load_after[0]) > 0.5 * (os.cpu_count() or 1):
-        print("# WARNING: the machine was busy; timings are noisy")
+    results = {}
+    checks = []
+    for workload in workloads:
+        load_before = os.getloadavg()[0]
+        other_start = len(OTHER_CPU)
+        entry = {"rounds": []}
+        for i in range(args.rounds):
+            if workload in CLI_WORKLOADS:
+                keep = args.check and i == args.rounds - 1
+                o, p, dirs = run_cli_round(workload, args, ours_first=i % 2 == 0, keep=keep)
+                entry["rounds"].append({"ours": o, "peer": p})
+                if dirs:
+                    if workload != "study":
+                        checks += check_rows(workload, dirs)
+                    for d in dirs:
+                        shutil.rmtree(d)
+            else:
+                entry["rounds"].append(run_micro_round(workload, args))
+        entry["load_before"], entry["load_after"] = load_before, os.getloadavg()[0]
+        entry["other_cpu_max"] = max(OTHER_CPU[other_start:])
+        results[workload] = entry
+        print(f"# done {workload} (load {load_before:.2f} -> {entry['load_after']:.2f})", file=sys.stderr, flush=True)
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
+                       "command": shlex.join(sys.argv), "rounds": args.rounds, "cores": CORES, "results": results,
+                       "checks": checks}, f, indent=1)
+
+    print(f"# model-collapse benchmarks, {datetime.datetime.now().isoformat(sep=' ', timespec='minutes')}")
+    print(f"# machine: {machine()}")
+    print(f"# command: {shlex.join([os.path.relpath(sys.executable, ROOT)] + sys.argv)}")
+    print(f"# {args.rounds} alternating rounds, medians; ratio = peer time / ours (> 1: ours is faster)")
+    print("# load: the 1-minute load average before/after each workload counts the suite's own runs too (ours uses "
+          "every core); 'other CPU' is what the rest of the machine used during the measured runs (max, in cores)")
+    busy = [w for w, e in results.items() if max(e["load_before"], e["load_after"]) > 0.5 * CORES]
+    if busy:
+        print(f"# WARNING: 1-minute load average above {0.5 * CORES:g} (half the cores) around {', '.join(busy)}")
+    noisy = [f"{w} ({e['other_cpu_max']:.2f})" for w, e in results.items() if e["other_cpu_max"] > 0.1]
+    if noisy:
+        print(f"# WARNING: other processes used CPU during {', '.join(noisy)} cores: those timings are noisy")
+
+    peak = None
+    if "gemm" in results:
+        rows = [r for rnd in results["gemm"]["rounds"] for r in rnd if r["impl"] == "swift-direct-cblas"]
+        peak = median(rows, "gflops") if rows else None
+
+    cli = [w for w in workloads if w in CLI_WORKLOADS]
+    if cli:
+        print()
+        print("Ours: `collapse run <config> --quiet` (all cores), wall time of the process. Peer: its work without imports.")
+        print()
+        print("| workload | ours median (s) | peer median (s) | ratio | target | | ours peak RSS (MB) | peer peak RSS (MB) | RSS ours <= peer | load 1-min before/after | other CPU | notes |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for w in cli:
+            e = results[w]
+            ours_rows = [r["ours"] for r in e["rounds"]]
+            peer_rows = [r["peer"] for r in e["rounds"]]
+            t_ours, t_peer = median(ours_rows, "seconds"), median(peer_rows, "seconds")
+            rss_ours, rss_peer = max(r["rss_mb"] for r in ours_rows), max(r["rss_mb"] for r in peer_rows)
+            ratio = t_peer / t_ours
+            target = CLI_WORKLOADS[w][0]
+            verdict = "" if target is None else ("met" if ratio >= target else "missed")
+            notes = []
+            if "compute_seconds" in peer_rows[0]:
+                notes.append(f"peer compute {median(peer_rows, 'compute_seconds'):.2f} s + CSV {median(peer_rows, 'write_seconds'):.2f} s")
+            if CLI_WORKLOADS[w][1]:
+                threads = [r["blas_threads"] for r in peer_rows]
+                notes.append("peer faster with BLAS threads " + "/".join(str(t) for t in threads) + " (per round)")
+            if "em_iterations" in peer_rows[0]:
+                its = peer_rows[0]["em_iterations"]
+                notes.append(f"peer EM iterations mean {statistics.mean(its):.1f} (min {min(its)}, max {max(its)})")
+            if w.startswith("mvn-d256"):
+                flops = mvn_flops(w)
+                g_ours, g_peer = flops / t_ours * 1e-9, flops / t_peer * 1e-9
+                text = f"BLAS flops {flops / 1e9:.1f} G: ours {g_ours:.1f} GFLOP/s, peer {g_peer:.1f} GFLOP/s"
+                if peak:
+                    text += (f"; dgemm peak (n=1000, 1 thread, this run) {peak:.1f} GFLOP/s per core: ours "
+                             f"{g_ours / peak:.0%} of 1 core ({g_ours / (peak * CORES):.0%} of {CORES}), "
+                             f"peer {g_peer / peak:.0%} of 1 core")
+                notes.append(text)
+            target_text = "" if target is None else f">= {target:g}x"
+            print(f"| {w} | {t_ours:.3f} | {t_peer:.3f} | {ratio:.2f}x | {target_text} | {verdict} | {rss_ours:.0f} | "
+                  f"{rss_peer:.0f} | {'yes' if rss_ours <= rss_peer else 'no'} | {e['load_before']:.2f}/{e['load_after']:.2f} | "
+                  f"{e['other_cpu_max']:.2f} | {'; '.join(notes)} |")
+
+    micro = [w for w in workloads if w in MICRO_WORKLOADS]
+    if micro:
+        print_micro({w: results[w] for w in micro})
+
+    if checks:
+        from sanity import print_rows
+
+        print()
+        print("Sanity (last round's outputs): per-chain metric values of generation 0 and the last generation, "
+              "ours against the peer's (with one chain per side only a glance; Scripts/bench/sanity.py runs more).")
+        print()
+        print_rows(checks)
+
+
+def print_micro(results):
+    """The collapse-bench micro-workload table (single-threaded BLAS)."""
+    by_key = {}
+    for e in results.values():
+        for rnd in e["rounds"]:
+            for row in rnd:
+                by_key.setdefault((row["workload"], row["impl"]), []).append(row)
+
+    def med(key, field):
+        return median(by_key[key], field)
+
+    print()
+    print("Micro-workloads: collapse-bench against peer.py, BLAS single-threaded (OPENBLAS_NUM_THREADS=1), each side's best of its repeats.")
     print()
     print("| workload | implementation | median time (s) | rate | ratio |")
     print("|---|---|---|---|---|")
-
-    def median(key, field):
-        return statistics.median(r[field] for r in results[key])
-
     rows = []
-    if ("normal", "swift") in results:
-        ours, peer = median(("normal", "swift"), "seconds"), median(("normal", "numpy"), "seconds")
-        rows.append(("normal (10^7 draws)", "collapse StandardNormal.fill", ours, f"{median(('normal', 'swift'), 'ns_per_draw'):.2f} ns/draw", f"numpy/ours = {peer / ours:.2f}x"))
-        rows.append(("normal (10^7 draws)", "numpy Generator.standard_normal", peer, f"{median(('normal', 'numpy'), 'ns_per_draw'):.2f} ns/draw", ""))
+    if ("normal", "swift") in by_key:
+        ours, peer = med(("normal", "swift"), "seconds"), med(("normal", "numpy"), "seconds")
+        rows.append(("normal (10^7 draws)", "collapse StandardNormal.fill", ours, f"{med(('normal', 'swift'), 'ns_per_draw'):.2f} ns/draw", f"numpy/ours = {peer / ours:.2f}x"))
+        rows.append(("normal (10^7 draws)", "numpy Generator.standard_normal", peer, f"{med(('normal', 'numpy'), 'ns_per_draw'):.2f} ns/draw", ""))
     for w, label in (("gemm", "dgemm n=1000"), ("syrk", "dsyrk 4000x1000"), ("covariance", "covariance 4000x1000")):
-        impls = sorted(i for (wl, i) in results if wl == w)
-        direct = results.get((w, "swift-direct-cblas"))
-        for impl in impls:
-            t = median((w, impl), "seconds")
+        for impl in sorted(i for (wl, i) in by_key if wl == w):
+            t = med((w, impl), "seconds")
             ratio = ""
-            if impl == "swift-wrapper" and direct:
-                ratio = f"wrapper/direct = {t / median((w, 'swift-direct-cblas'), 'seconds'):.3f}"
-            elif impl == "swift" and (w, "numpy") in results:
-                ratio = f"numpy/ours = {median((w, 'numpy'), 'seconds') / t:.2f}x"
-            rows.append((label, impl, t, f"{median((w, impl), 'gflops'):.1f} GFLOP/s", ratio))
-    if ("mvn", "swift") in results:
-        ours = median(("mvn", "swift"), "seconds")
-        peer = median(("mvn", "numpy"), "seconds") if ("mvn", "numpy") in results else float("nan")
-        bound = median(("mvn", "swift"), "bound_seconds")
-        normals = median(("mvn-parts", "swift"), "normals") if ("mvn-parts", "swift") in results else 0.0
+            if impl == "swift-wrapper" and (w, "swift-direct-cblas") in by_key:
+                ratio = f"wrapper/direct = {t / med((w, 'swift-direct-cblas'), 'seconds'):.3f}"
+            elif impl == "swift" and (w, "numpy") in by_key:
+                ratio = f"numpy/ours = {med((w, 'numpy'), 'seconds') / t:.2f}x"
+            rows.append((label, impl, t, f"{med((w, impl), 'gflops'):.1f} GFLOP/s", ratio))
+    if ("mvn", "swift") in by_key:
+        ours = med(("mvn", "swift"), "seconds")
+        peer = med(("mvn", "numpy"), "seconds") if ("mvn", "numpy") in by_key else float("nan")
+        bound = med(("mvn", "swift"), "bound_seconds")
+        normals = med(("mvn-parts", "swift"), "normals") if ("mvn-parts", "swift") in by_key else 0.0
         rows.append(("mvn d=256 M=25600 fit+sample", "collapse MultivariateGaussianModel", ours,
-                     f"{median(('mvn', 'swift'), 'gflops'):.1f} GFLOP/s (dgemm {median(('mvn', 'swift'), 'dgemm_gflops'):.1f})",
+                     f"{med(('mvn', 'swift'), 'gflops'):.1f} GFLOP/s (dgemm {med(('mvn', 'swift'), 'dgemm_gflops'):.1f})",
                      f"numpy/ours = {peer / ours:.2f}x; BLAS-flop bound {bound / ours:.2f}; bound + normals {(bound + normals) / ours:.2f}"))
-        if ("mvn", "numpy") in results:
+        if ("mvn", "numpy") in by_key:
             rows.append(("mvn d=256 M=25600 fit+sample", "numpy (cov, cholesky, z @ L.T)", peer,
-                         f"{median(('mvn', 'numpy'), 'gflops'):.1f} GFLOP/s", ""))
+                         f"{med(('mvn', 'numpy'), 'gflops'):.1f} GFLOP/s", ""))
     for w, label in (("gmm-4-2", "gmm K=4 d=2 M=20000 fit+sample"), ("gmm-8-16", "gmm K=8 d=16 M=20000 fit+sample"),
                      ("kde", "kde log-density 10^4 x 10^4, d=8")):
-        if (w, "swift") not in results:
+        if (w, "swift") not in by_key:
             continue
-        ours = median((w, "swift"), "seconds")
-        peer = median((w, "scikit-learn"), "seconds") if (w, "scikit-learn") in results else float("nan")
+        ours = med((w, "swift"), "seconds")
+        peer = med((w, "scikit-learn"), "seconds") if (w, "scikit-learn") in by_key else float("nan")
         extra = ""
-        if "iterations" in results[(w, "swift")][0]:
-            it_ours = results[(w, "swift")][0]["iterations"]
-            it_peer = results[(w, "scikit-learn")][0]["iterations"] if (w, "scikit-learn") in results else "?"
+        if "iterations" in by_key[(w, "swift")][0]:
+            it_ours = by_key[(w, "swift")][0]["iterations"]
+            it_peer = by_key[(w, "scikit-learn")][0]["iterations"] if (w, "scikit-learn") in by_key else "?"
             extra = f" (EM iterations {it_ours} vs {it_peer})"
         rows.append((label, "collapse", ours, "", f"scikit-learn/ours = {peer / ours:.2f}x{extra}"))
         rows.append((label, "scikit-learn", peer, "", ""))
-    if ("study", "swift") in results:
-        ours = median(("study", "swift"), "seconds")
-        peer = median(("study", "numpy"), "seconds")
-        rows.append(("gaussian study R=1000 G=200 M=100 (collapse run, 2 threads)", "collapse", ours, "",
-                     f"numpy/ours = {peer / ours:.2f}x"))
-        rows.append(("gaussian study R=1000 G=200 M=100", "numpy, vectorised across replicates", peer, "", ""))
     for r in rows:
         print(f"| {r[0]} | {r[1]} | {r[2]:.4f} | {r[3]} | {r[4]} |")
 
