@@ -26,31 +26,13 @@ import Testing
 
     struct Output { let status: Int32; let stdout: String; let stderr: String }
 
-    /// Runs a program with extra environment variables; output goes through files, so a chatty
-    /// program (apt-get) cannot block on a full pipe.
+    /// Runs a program with extra environment variables (through `Subprocess`: output goes through
+    /// files, so a chatty program such as apt-get cannot block on a full pipe).
     static func run(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:],
                     in directory: URL? = nil) throws -> Output {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("slurm-test-io-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("out"), errURL = scratch.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-        if let directory { p.currentDirectoryURL = directory }
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        p.waitUntilExit()
-        try out.close()
-        try err.close()
-        return Output(status: p.terminationStatus, stdout: try String(contentsOf: outURL, encoding: .utf8),
-                      stderr: try String(contentsOf: errURL, encoding: .utf8))
+        let cwd = directory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let p = try Subprocess.run(URL(fileURLWithPath: executable), arguments, in: cwd, environment: extra, timeout: 1800)
+        return Output(status: p.status, stdout: p.stdout, stderr: p.stderr)
     }
 
     static func collapse(_ arguments: [String], environment: [String: String] = [:], in directory: URL) throws -> Output {
