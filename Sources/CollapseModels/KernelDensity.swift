@@ -465,16 +465,41 @@ extension FittedKernelDensity {
 
     /// The regular fit's log-densities (see `logDensities`).
     func regularLogDensities(_ data: Matrix) -> [Double] {
-        let m = data.rows, d = dimension
+        let m = data.rows
         var out = [Double](repeating: -.infinity, count: m)
         if m == 0 { return out }
         let factor = Cholesky(uncheckedLower: samplingFactor)
         let trainingFast = halfSquaredNorms.allSatisfy { !($0 > Self.fastPathLimit) || $0 == .infinity }
+        let blocks = (m + Self.queryBlockRows - 1) / Self.queryBlockRows
+        // Blocks of queries are independent and each is computed the same way wherever it runs
+        // (same shapes, single-threaded BLAS), so large evaluations use every core with the same
+        // bits as a sequential one.
+        let work = Double(m) * Double(trainingRows.rows) * Double(max(dimension, 1))
+        out.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let output = buffer.baseAddress!
+            if blocks > 1 && work >= Self.parallelWork {
+                DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                    logDensities(data, block: b, factor: factor, trainingFast: trainingFast, into: output)
+                }
+            } else {
+                for b in 0..<blocks { logDensities(data, block: b, factor: factor, trainingFast: trainingFast, into: output) }
+            }
+        }
+        return out
+    }
+
+    /// Kernel work (queries x training rows x d) from which `regularLogDensities` splits its query
+    /// blocks over the cores.
+    static let parallelWork = 4e6
+
+    /// Log-densities of query block `b` (rows 64 b ..< 64 b + 64) into `out`.
+    private func logDensities(_ data: Matrix, block b: Int, factor: Cholesky, trainingFast: Bool, into out: UnsafeMutablePointer<Double>) {
+        let m = data.rows, d = dimension
         let width = tileRows
-        var products = Matrix(rows: min(Self.queryBlockRows, m), columns: width)
-        var start = 0
-        while start < m {
+        do {
+            let start = b * Self.queryBlockRows
             let rows = min(Self.queryBlockRows, m - start)
+            var products = Matrix(rows: rows, columns: width)
             var w = Matrix(rows: rows, columns: d, storage: Array(data.storage[(start * d)..<((start + rows) * d)]))
             var hasNaN = [Bool](repeating: false, count: rows)
             w.storage.withUnsafeMutableBufferPointer { p in
@@ -507,7 +532,6 @@ extension FittedKernelDensity {
                     out[start + i] = scalarLogDensity(whitened: Array(w.storage[(i * d)..<((i + 1) * d)]))
                 }
             }
-            if products.rows != rows { products = Matrix(rows: rows, columns: width) }
             var runningMax = [Double](repeating: -.infinity, count: rows)
             var runningSum = [Double](repeating: 0, count: rows)
             for (t, tile) in whitenedTiles.enumerated() {
@@ -533,9 +557,7 @@ extension FittedKernelDensity {
             for i in 0..<rows where fast[i] {
                 out[start + i] = runningMax[i] == -.infinity ? -.infinity : logNormaliser + runningMax[i] + Foundation.log(runningSum[i])
             }
-            start += rows
         }
-        return out
     }
 
     /// The overflow-safe path for one whitened query: exponents -|w - v_i|²/2 from explicit

@@ -135,6 +135,27 @@ private func normalDensity(_ z: Double) -> Double { Foundation.exp(SpecialFuncti
         #expect(far[1] == -.infinity && far[2].isNaN, "overflow / NaN: \(far)")
     }
 
+    /// Large evaluations split their 64-row query blocks over the cores; each block is computed
+    /// as when it is evaluated alone (below the parallel threshold), so the bits are the same.
+    @Test func parallelQueryBlocksGiveTheSequentialBits() throws {
+        var rng = kdeStream(9)
+        var training = Matrix(rows: 3000, columns: 2)
+        training.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
+        let fit = try KernelDensityModel(bandwidth: .scott).fit(training, using: &rng)
+        let m = 12 * FittedKernelDensity.queryBlockRows + 7
+        var queries = Matrix(rows: m, columns: 2)
+        queries.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
+        #expect(Double(m * 3000 * 2) >= FittedKernelDensity.parallelWork)
+        let all = fit.logDensities(queries)
+        var blockwise: [Double] = []
+        for start in stride(from: 0, to: m, by: FittedKernelDensity.queryBlockRows) {
+            let rows = min(FittedKernelDensity.queryBlockRows, m - start)
+            #expect(Double(rows * 3000 * 2) < FittedKernelDensity.parallelWork)
+            blockwise += fit.logDensities(Matrix(rows: rows, columns: 2, storage: Array(queries.storage[(2 * start)..<(2 * (start + rows))])))
+        }
+        #expect(all == blockwise)
+    }
+
     /// The vectorised exponential against Foundation.exp: relative error <= 4 ulp over
     /// [-708, 0] (interval grid, random points and reduction boundaries), 0 below the flush bound.
     @Test func vectorisedExponentialIsAccurate() {
