@@ -112,6 +112,73 @@ func temporaryDirectory(_ name: String) -> URL {
         }
     }
 
+    /// Fixed-design regression refits from one factorisation per chain and adds each accumulated
+    /// label vector once (StackedState). Against the general path (segments joined, a new QR
+    /// every generation) every recorded value agrees to rounding (1e-9 relative leaves room for
+    /// 12 generations of feedback on ~1e-15 per fit), for replace and accumulate, known and
+    /// estimated noise, with and without intercept.
+    @Test func regressionRefitsFromOneFactorisationMatchTheGeneralFit() throws {
+        let cases: [(RegimeConfig.Kind, Bool, Bool)] = [(.replace, false, true), (.accumulate, false, true), (.accumulate, true, false)]
+        for (regime, intercept, known) in cases {
+            let config = ExperimentConfig(
+                name: "fit-paths", seed: 17, replicates: 3, generations: 12, samples: 15,
+                real: RealSourceConfig(source: .linearRegression(coefficients: [1, -0.5, 2], noiseStd: 0.7), holdout: 50),
+                model: ModelConfig(family: .linearRegression(intercept: intercept, knownNoise: known, freshDesign: false)),
+                regime: RegimeConfig(kind: regime), metrics: ["param_error", "test_mse_real"])
+            let fast = try #require(try ChainFactory.make(config, registry: .standard) as? ChainRunner<LinearRegressionModel, RegressionWorld>)
+            #expect(fast.makeSegmentFitter != nil)
+            var general = fast
+            general.makeSegmentFitter = nil
+            for replicate in 0..<3 {
+                let a = fast.run(variant: 0, replicate: replicate).rows, b = general.run(variant: 0, replicate: replicate).rows
+                #expect(a.count == b.count && a.count == 13 * 3)
+                for (x, y) in zip(a, b) {
+                    #expect(x.generation == y.generation && x.metric == y.metric)
+                    #expect(abs(x.value - y.value) <= 1e-9 * abs(y.value), "\(regime) g\(x.generation) metric \(x.metric): \(x.value) vs \(y.value)")
+                }
+            }
+        }
+    }
+
+    /// The segment fitter applies only to segments on the chain's own design storage, and its
+    /// accumulated labels follow the segments: appending adds one vector, anything else restarts.
+    @Test func regressionSegmentFitterChecksItsSegments() throws {
+        var rng = Philox4x32(seed: 3, path: [0xE61])
+        let x = Matrix(rows: 10, columns: 2, storage: StandardNormal.sample(count: 20, using: &rng))
+        let model = LinearRegressionModel(noise: .estimated)
+        let fitter = try #require(regressionSegmentFitter(model, design: x))
+        let labels = (0..<3).map { _ in StandardNormal.sample(count: 10, using: &rng) }
+        let parts = labels.enumerated().map { (origin: $0.offset - 1, data: RegressionData(design: x, targets: $0.element)) }
+        let factorization = try #require(try model.factorize(design: x))
+        for k in 1...3 { // growing, as under accumulate
+            let fit = try #require(try fitter.fit(Array(parts[0..<k])))
+            #expect(fit == (try model.fit(stackedTargets: Array(labels[0..<k]), using: factorization)))
+        }
+        // A different set (as under replace) restarts the accumulation.
+        let single = try #require(try fitter.fit([parts[2]]))
+        #expect(single == (try model.fit(targets: labels[2], using: factorization)))
+        // Equal values in other storage are not the chain's design: the general fit takes over.
+        let copy = Matrix(rows: 10, columns: 2, storage: x.storage.map { $0 + 0 })
+        #expect(try fitter.fit([(origin: -1, data: RegressionData(design: copy, targets: labels[0]))]) == nil)
+    }
+
+    /// A metric context built without its training set assembles it on demand, each time it is read.
+    @Test func deferredTrainingDataIsBuiltWhenRead() {
+        let facts = ExperimentFacts(modelKind: "gaussian", dataKind: .continuous, dimension: 1, samples: 1, generations: 0, regime: "replace",
+                                    realFraction: 0, estimator: "mle", temperature: 1, truncation: nil, knownDistribution: true,
+                                    gaussianReality: true, hasLabels: false)
+        var context = MetricContext(facts: facts, generation: 0, fitted: FittedGaussian(mean: 0, variance: 1),
+                                    trainingData: Matrix(rows: 1, columns: 1), provenance: Provenance(rowsByOrigin: [:]),
+                                    samples: nil, holdout: Matrix(rows: 1, columns: 1), truth: RealTruth(mean: [], covariance: Matrix(rows: 0, columns: 0)),
+                                    stream: { _ in Philox4x32(seed: 0, path: []) })
+        nonisolated(unsafe) var built = 0
+        context.setTrainingData { built += 1; return Matrix(rows: 2, columns: 1, storage: [1, 2]) }
+        #expect(built == 0)
+        #expect((context.trainingData as? Matrix)?.storage == [1, 2] && built == 1)
+        context.trainingData = Matrix(rows: 1, columns: 1, storage: [5])
+        #expect((context.trainingData as? Matrix)?.storage == [5] && built == 1)
+    }
+
     /// Killed between the rename of metrics.csv and the summary/manifest: --resume writes them.
     @Test func resumeAfterTheFinalRenameWritesSummaryAndManifest() throws {
         let e = Engine(experiment: gaussianExperiment())

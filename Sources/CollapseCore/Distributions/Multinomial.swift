@@ -42,21 +42,16 @@ public enum Multinomial {
         precondition(p.count > 0, "Multinomial needs at least one category")
         let v = p.count
         withUnsafeTemporaryAllocation(of: Double.self, capacity: v) { remaining in
-            // Suffix sums S_i = Σ_{j≥i} p_j with Neumaier compensation, validating as we go.
-            var sum = 0.0
-            var compensation = 0.0
+            // Suffix sums S_i = Σ_{j≥i} p_j, compensated (CompensatedSum), validating as we go.
+            var suffix = CompensatedSum()
             for i in stride(from: v - 1, through: 0, by: -1) {
                 let x = p[i]
                 precondition(x >= 0 && x.isFinite,
                              "Multinomial needs non-negative finite probabilities, got \(x) at index \(i)")
-                // Knuth's branch-free TwoSum: the same exact error term as Neumaier's comparison
-                // (so the same bits), without a branch that mispredicts on mixed magnitudes.
-                let t = sum + x
-                let xPart = t - sum
-                compensation += (sum - (t - xPart)) + (x - xPart)
-                sum = t
-                remaining[i] = sum + compensation
+                suffix.add(x)
+                remaining[i] = suffix.value
             }
+            let sum = suffix.value
             precondition(sum > 0 && sum.isFinite,
                          "Multinomial needs probabilities with a positive finite sum, got \(sum)")
             var left = n

@@ -339,11 +339,14 @@ struct LanedCompensatedSum {
 /// Neumaier's comparison of magnitudes: both yield the exact rounding error (it is unique), so
 /// the results are the same bits, but the comparison mispredicts on data of mixed magnitudes
 /// and made the sum several times slower.
+@usableFromInline
 struct CompensatedSum {
-    private var sum = 0.0
-    private var compensation = 0.0
+    @usableFromInline var sum = 0.0
+    @usableFromInline var compensation = 0.0
 
-    @inline(__always)
+    @inlinable init() {}
+
+    @inlinable @inline(__always)
     mutating func add(_ x: Double) {
         let t = sum + x
         let xPart = t - sum
@@ -353,7 +356,7 @@ struct CompensatedSum {
 
     /// The compensated sum rounded to a double. Non-finite running sums are returned as they
     /// are (the compensation is meaningless there).
-    var value: Double {
+    @inlinable var value: Double {
         sum.isFinite ? sum + compensation : sum
     }
 
