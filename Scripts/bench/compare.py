@@ -45,9 +45,16 @@ CLI_WORKLOADS = {
     "zipf": (4, False),
     "study": (None, False),  # configs/gaussian-study.yaml
 }
-CLI_CONFIG = {w: f"{w}.yaml" for w in CLI_WORKLOADS} | {"study": "gaussian-study.yaml"}
+# The same workloads with `sampling.shortcut: sufficient-statistics` (configs/<base>-ss.yaml): an
+# explicit, exact-in-distribution option (docs/CONFIG.md), run against the same row-by-row peer and
+# reported in rows of their own, never in place of the row-by-row ones.
+SHORTCUT_BASES = ["gaussian-m1000", "gaussian-m100", "mvn-d64", "mvn-d256", "study"]
+CLI_WORKLOADS |= {f"{b}-ss": CLI_WORKLOADS[b] for b in SHORTCUT_BASES}
+CLI_CONFIG = {w: f"{w}.yaml" for w in CLI_WORKLOADS} | {"study": "gaussian-study.yaml", "study-ss": "gaussian-study-ss.yaml"}
+# The peer of a workload: its base workload's (the peers never take the shortcut).
+PEER = {w: w.removesuffix("-ss") for w in CLI_WORKLOADS}
 MICRO_WORKLOADS = ["normal", "gemm", "syrk", "mvn", "gmm-small", "gmm-large", "kde"]
-DEFAULT_WORKLOADS = ["normal", "gemm"] + [w for w in CLI_WORKLOADS if w != "study"]
+DEFAULT_WORKLOADS = ["normal", "gemm"] + [w for w in CLI_WORKLOADS if PEER[w] != "study"]
 
 
 def busy_cpu_seconds():
@@ -149,8 +156,8 @@ def run_cli_round(workload, args, ours_first, keep):
         best = None
         for threads in tries:
             # The study peer predates --out (it writes into its own temporary directory): one repeat.
-            extra = ["--repeats", "1"] if workload == "study" else ["--out", peer_dir]
-            _, rss, out = run_measured([sys.executable, os.path.join(BENCH, "peer.py"), workload] + extra, blas_env(threads))
+            extra = ["--repeats", "1"] if PEER[workload] == "study" else ["--out", peer_dir]
+            _, rss, out = run_measured([sys.executable, os.path.join(BENCH, "peer.py"), PEER[workload]] + extra, blas_env(threads))
             row = json_lines(out)[-1] | {"rss_mb": rss, "blas_threads": threads, "other_cpu": OTHER_CPU[-1]}
             if best is None or row["seconds"] < best["seconds"]:
                 best = row
@@ -236,7 +243,7 @@ def main():
                 o, p, dirs = run_cli_round(workload, args, ours_first=i % 2 == 0, keep=keep)
                 entry["rounds"].append({"ours": o, "peer": p})
                 if dirs:
-                    if workload != "study":
+                    if PEER[workload] != "study":
                         checks += check_rows(workload, dirs)
                     for d in dirs:
                         shutil.rmtree(d)
@@ -296,7 +303,9 @@ def main():
             if "em_iterations" in peer_rows[0]:
                 its = peer_rows[0]["em_iterations"]
                 notes.append(f"peer EM iterations mean {statistics.mean(its):.1f} (min {min(its)}, max {max(its)})")
-            if w.startswith("mvn-d256"):
+            if w.endswith("-ss"):
+                notes.append("ours with sampling.shortcut sufficient-statistics (exact in distribution, no rows)")
+            if w == "mvn-d256":
                 flops = mvn_flops(w)
                 g_ours, g_peer = flops / t_ours * 1e-9, flops / t_peer * 1e-9
                 text = f"BLAS flops {flops / 1e9:.1f} G: ours {g_ours:.1f} GFLOP/s, peer {g_peer:.1f} GFLOP/s"

@@ -3,7 +3,8 @@
 The two sides use different random streams, so their numbers differ; their distributions must not.
 For each CLI workload this runs ours on a copy of the config with `replicates: N` and the peer with
 as many seeds as it takes to get N chains, then compares generation 0 and the last generation per
-variant and metric over the N chains of each side: means, medians, Welch's t test and the
+variant and metric over the N chains of each side (a `-ss` workload — ours with
+`sampling.shortcut: sufficient-statistics` — against its base workload's row-by-row peer): means, medians, Welch's t test and the
 two-sample Kolmogorov-Smirnov test. A small p-value (both tests are printed) means one side computes
 a different thing, or draws from a different process.
 
@@ -26,7 +27,7 @@ import pandas as pd
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BENCH = os.path.join(ROOT, "Scripts", "bench")
 sys.path.insert(0, BENCH)
-from compare import CLI_CONFIG, CLI_WORKLOADS  # noqa: E402
+from compare import CLI_CONFIG, CLI_WORKLOADS, PEER  # noqa: E402
 
 
 def read_generations(directory, generations=None):
@@ -87,7 +88,7 @@ def check(workload, chains, collapse, python):
         parts = []
         for i in range(math.ceil(chains / per_run)):
             out = os.path.join(work, f"peer-{i}")
-            subprocess.run([python, os.path.join(BENCH, "peer.py"), workload, "--out", out, "--seed", str(1000 + i)],
+            subprocess.run([python, os.path.join(BENCH, "peer.py"), PEER[workload], "--out", out, "--seed", str(1000 + i)],
                            check=True, stdout=subprocess.DEVNULL,
                            env=dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"))
             part = read_generations(out, generations)
@@ -102,7 +103,7 @@ def check(workload, chains, collapse, python):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chains", type=int, default=30, help="chains per side (ours: the config's replicates)")
-    parser.add_argument("--workloads", default=",".join(w for w in CLI_WORKLOADS if w != "study"))
+    parser.add_argument("--workloads", default=",".join(w for w in CLI_WORKLOADS if PEER[w] != "study"))
     parser.add_argument("--collapse", default=os.path.join(ROOT, ".build", "release", "collapse"))
     args = parser.parse_args()
     rows = []

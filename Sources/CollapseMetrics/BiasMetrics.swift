@@ -9,7 +9,7 @@ import Foundation
 ///
 /// nan when reality's covariance is not positive definite or not finite (Student-t with df <= 2)
 /// or its mean is undefined (df <= 1).
-public struct MeanShiftStdMetric: Metric {
+public struct MeanShiftStdMetric: ModelOnlyMetric {
     public init() {}
     public let name = "mean_shift_std"
     public let summary = "Mahalanobis distance between the fitted mean and the real mean under the real covariance"
@@ -26,7 +26,7 @@ public struct MeanShiftStdMetric: Metric {
 
 /// `mean_shift_sq`: `||mu_g - mu_real||²`, the squared Euclidean drift of the fitted mean.
 /// Its expectation has closed forms for Gaussian chains (`theory`).
-public struct MeanShiftSquaredMetric: Metric {
+public struct MeanShiftSquaredMetric: ModelOnlyMetric {
     public init() {}
     public let name = "mean_shift_sq"
     public let summary = "squared Euclidean distance between the fitted mean and the real mean"

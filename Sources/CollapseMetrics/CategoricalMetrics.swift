@@ -27,7 +27,7 @@ private func compensatedSum<S: Sequence<Double>>(_ values: S) -> Double {
 // MARK: - Support
 
 /// `support_size`: the number of symbols with non-zero model probability.
-public struct SupportSizeMetric: Metric {
+public struct SupportSizeMetric: ModelOnlyMetric {
     public init() {}
     public let name = "support_size"
     public let summary = "number of symbols with non-zero model probability (reality: V)"
@@ -53,7 +53,7 @@ public struct SupportSizeMetric: Metric {
 /// The tail set T: symbols sorted by real probability ascending (ties: the higher symbol index
 /// first, i.e. the later Zipf rank counts as rarer), the shortest prefix whose real mass,
 /// accumulated with compensated summation, is >= 0.1. The value is sum_{v in T} q_v.
-public struct TailTokenMassMetric: Metric {
+public struct TailTokenMassMetric: ModelOnlyMetric {
     public init() {}
     public let name = "tail_token_mass"
     public let summary = "model mass on the rarest real symbols holding 10 % of the real mass (reality: >= 0.1)"
@@ -102,7 +102,7 @@ public struct TailTokenMassMetric: Metric {
 // MARK: - Distance to reality
 
 /// `tv`: total variation distance (1/2) sum_v |q_v - p_v| between model and real probabilities.
-public struct TotalVariationMetric: Metric {
+public struct TotalVariationMetric: ModelOnlyMetric {
     public init() {}
     public let name = "tv"
     public let summary = "total variation distance between model and real symbol probabilities"
@@ -117,7 +117,7 @@ public struct TotalVariationMetric: Metric {
 }
 
 /// `oov_rate_real`: share of real holdout tokens whose symbol has zero model probability.
-public struct OOVRateRealMetric: Metric {
+public struct OOVRateRealMetric: ModelOnlyMetric {
     public init() {}
     public let name = "oov_rate_real"
     public let summary = "share of real holdout tokens the model gives probability 0"
@@ -144,7 +144,7 @@ public struct OOVRateRealMetric: Metric {
 ///
 /// Continuous models have no Shannon entropy: their entropy is `differential_entropy`, a different
 /// quantity (it can be negative and depends on the data's unit), hence the separate name.
-public struct EntropyMetric: Metric {
+public struct EntropyMetric: ModelOnlyMetric {
     public init() {}
     public let name = "entropy"
     public let summary = "Shannon entropy of the categorical model (reality: the real entropy)"
@@ -160,7 +160,7 @@ public struct EntropyMetric: Metric {
 }
 
 /// `gini_simpson`: 1 - sum_v q_v², the probability that two model draws are different symbols.
-public struct GiniSimpsonMetric: Metric {
+public struct GiniSimpsonMetric: ModelOnlyMetric {
     public init() {}
     public let name = "gini_simpson"
     public let summary = "1 - sum of squared model probabilities (chance that two draws differ)"

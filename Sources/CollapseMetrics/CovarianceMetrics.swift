@@ -25,7 +25,7 @@ func logDeterminant(_ covariance: Matrix) -> Double? {
 ///
 /// -inf when the fitted covariance is singular; nan when reality's covariance is singular or not
 /// finite (a dataset with collinear columns, Student-t with df <= 2) or the model has no moments.
-public struct LogDetRatioMetric: Metric {
+public struct LogDetRatioMetric: ModelOnlyMetric {
     public init() {}
     public let name = "logdet_ratio"
     public let summary = "log det of the fitted covariance minus log det of the real covariance (reality = 0)"
@@ -44,7 +44,7 @@ public struct LogDetRatioMetric: Metric {
 ///
 /// Negative round-off eigenvalues of a singular fit count as 0. nan when reality's smallest
 /// eigenvalue is not positive or a covariance is not finite.
-public struct MinEigenvalueRatioMetric: Metric {
+public struct MinEigenvalueRatioMetric: ModelOnlyMetric {
     public init() {}
     public let name = "min_eig_ratio"
     public let summary = "smallest eigenvalue of the fitted covariance over the smallest real eigenvalue (reality = 1)"

@@ -8,7 +8,7 @@ import Foundation
 /// Kept apart from `entropy` (Shannon entropy of categorical models): a differential entropy can be
 /// negative, changes with the data's unit, and is -inf for a singular covariance (a collapsed
 /// model has no density), so one column should not mix the two.
-public struct DifferentialEntropyMetric: Metric {
+public struct DifferentialEntropyMetric: ModelOnlyMetric {
     public init() {}
     public let name = "differential_entropy"
     public let summary = "differential entropy (1/2) log det(2 pi e Sigma) of a gaussian/mvn model (reality: of the real Gaussian)"

@@ -61,6 +61,10 @@ public struct W2Metric: Metric {
     public let unit = "data units"
     public let direction = MetricDirection.higherIsWorse
     public func problem(with facts: ExperimentFacts) -> String? { continuousOnly(facts) }
+    /// The closed form (a single Gaussian model against known Gaussian reality) reads no rows.
+    public func readsRows(_ facts: ExperimentFacts) -> Bool {
+        !(facts.gaussianReality && facts.knownDistribution && !facts.hasLabels && (facts.modelKind == "gaussian" || facts.modelKind == "mvn"))
+    }
     public func evaluate(_ context: MetricContext) -> Double {
         if context.facts.gaussianReality, context.facts.knownDistribution, let g = singleGaussian(context.fitted) {
             return gaussianW2Squared(g.mean, g.covariance, context.truth.mean, context.truth.covariance).map { $0.squareRoot() } ?? .nan
@@ -96,7 +100,7 @@ public struct W2Metric: Metric {
 ///   log-density -inf.
 /// * dataset sources: nan — the real density is unknown; use `nll_real`, which differs from KL by
 ///   the unknown real entropy.
-public struct KLRealModelMetric: Metric {
+public struct KLRealModelMetric: ModelOnlyMetric {
     public init() {}
     public let name = "kl_real_model"
     public let summary = "KL(reality || model) in nats (Gaussian closed form; else Monte Carlo on the real holdout; nan for datasets)"

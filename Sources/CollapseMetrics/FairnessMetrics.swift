@@ -93,7 +93,7 @@ private func labelsOnly(_ facts: ExperimentFacts) -> String? {
 }
 
 /// `accuracy_real`: accuracy of the class-conditional model's Bayes classifier on the real holdout.
-public struct AccuracyRealMetric: Metric {
+public struct AccuracyRealMetric: ModelOnlyMetric {
     public init() {}
     public let name = "accuracy_real"
     public let summary = "accuracy of the model's Bayes classifier on the real labelled holdout"
@@ -108,7 +108,7 @@ public struct AccuracyRealMetric: Metric {
 
 /// `worst_group_accuracy_real`: the smallest per-class accuracy of the Bayes classifier on the real
 /// holdout, over the classes present in the holdout.
-public struct WorstGroupAccuracyRealMetric: Metric {
+public struct WorstGroupAccuracyRealMetric: ModelOnlyMetric {
     public init() {}
     public let name = "worst_group_accuracy_real"
     public let summary = "lowest per-class accuracy of the model's Bayes classifier on the real holdout"

@@ -23,10 +23,24 @@ public protocol Metric: Sendable {
     func evaluate(_ context: MetricContext) -> Double
     /// The exact expected value at `generation` where a closed form exists (docs/THEORY.md), else nil.
     func theory(_ facts: ExperimentFacts, generation: Int) -> Double?
+    /// Whether the value, in experiments with these facts, depends on rows of the generation:
+    /// its synthetic sample, its training set or the real training rows (as opposed to the
+    /// fitted model, reality, the holdout and provenance counts only). Runs with
+    /// `sampling.shortcut: sufficient-statistics` never materialise the rows and accept only
+    /// metrics that return false. The default is the conservative `true`.
+    func readsRows(_ facts: ExperimentFacts) -> Bool
 }
 
 extension Metric {
     public func theory(_ facts: ExperimentFacts, generation: Int) -> Double? { nil }
+    public func readsRows(_ facts: ExperimentFacts) -> Bool { true }
+}
+
+/// Metrics that read only the fitted model, reality, the holdout or provenance counts.
+protocol ModelOnlyMetric: Metric {}
+
+extension ModelOnlyMetric {
+    public func readsRows(_ facts: ExperimentFacts) -> Bool { false }
 }
 
 public enum MetricDirection: String, Sendable, Codable {

@@ -104,7 +104,7 @@ func covarianceShrinkage(_ facts: ExperimentFacts, generation g: Int) -> Double?
 
 /// `variance`: the fitted 1-D model's variance (for mixtures and kernel densities, the variance of
 /// the whole distribution).
-public struct VarianceMetric: Metric {
+public struct VarianceMetric: ModelOnlyMetric {
     public init() {}
     public let name = "variance"
     public let summary = "variance of the fitted 1-D model (mixture/kde: of the whole distribution)"
@@ -125,7 +125,7 @@ public struct VarianceMetric: Metric {
 }
 
 /// `trace_ratio`: tr(Sigma_g) / tr(Sigma_real).
-public struct TraceRatioMetric: Metric {
+public struct TraceRatioMetric: ModelOnlyMetric {
     public init() {}
     public let name = "trace_ratio"
     public let summary = "trace of the fitted covariance over the trace of the real covariance (reality = 1)"
@@ -142,7 +142,7 @@ public struct TraceRatioMetric: Metric {
 // MARK: - Bias
 
 /// `mean_shift`: Euclidean distance between the fitted model's mean and the real mean.
-public struct MeanShiftMetric: Metric {
+public struct MeanShiftMetric: ModelOnlyMetric {
     public init() {}
     public let name = "mean_shift"
     public let summary = "Euclidean distance between the fitted mean and the real mean"
@@ -163,7 +163,7 @@ public struct MeanShiftMetric: Metric {
 /// per row for continuous models, per token for categorical (+inf when a holdout token has
 /// probability 0), the conditional -log N(y | x·w + b, s²) for regression, and the marginal
 /// feature density for class-conditional models.
-public struct NLLRealMetric: Metric {
+public struct NLLRealMetric: ModelOnlyMetric {
     public init() {}
     public let name = "nll_real"
     public let summary = "mean negative log-likelihood of real holdout rows (tokens; regression: y given x) under the model"
@@ -221,7 +221,7 @@ extension NLLRealMetric {
 // MARK: - Provenance
 
 /// `real_fraction_train`: share of the generation's training rows that are real.
-public struct RealFractionTrainMetric: Metric {
+public struct RealFractionTrainMetric: ModelOnlyMetric {
     public init() {}
     public let name = "real_fraction_train"
     public let summary = "share of the generation's training rows that are real data"
@@ -236,7 +236,7 @@ public struct RealFractionTrainMetric: Metric {
 
 /// `synthetic_depth`: mean number of model generations between a training row and real data
 /// (real rows 0; a row sampled from the model fitted at generation k has depth k + 1).
-public struct SyntheticDepthMetric: Metric {
+public struct SyntheticDepthMetric: ModelOnlyMetric {
     public init() {}
     public let name = "synthetic_depth"
     public let summary = "mean number of model generations between a training row and real data"

@@ -16,7 +16,7 @@ private func regressionOnly(_ facts: ExperimentFacts, knownProcess: Bool) -> Str
 
 /// `param_error`: ||w_hat - w*||², the squared Euclidean distance between the fitted and the true
 /// coefficients (the intercept is excluded: the real process has none).
-public struct ParameterErrorMetric: Metric {
+public struct ParameterErrorMetric: ModelOnlyMetric {
     public init() {}
     public let name = "param_error"
     public let summary = "squared distance between fitted and true regression coefficients (intercept excluded)"
@@ -38,7 +38,7 @@ public struct ParameterErrorMetric: Metric {
 }
 
 /// `test_mse_real`: mean squared prediction error (y - x·w_hat - b_hat)² over the real holdout.
-public struct TestMSERealMetric: Metric {
+public struct TestMSERealMetric: ModelOnlyMetric {
     public init() {}
     public let name = "test_mse_real"
     public let summary = "mean squared prediction error of the model on the real holdout"
@@ -61,7 +61,7 @@ public struct TestMSERealMetric: Metric {
 }
 
 /// `excess_risk`: test_mse_real - s², the holdout error above the irreducible noise.
-public struct ExcessRiskMetric: Metric {
+public struct ExcessRiskMetric: ModelOnlyMetric {
     public init() {}
     public let name = "excess_risk"
     public let summary = "holdout mean squared error minus the real noise variance"

@@ -29,7 +29,7 @@ func sampleMatrix(_ context: MetricContext) -> Matrix? {
 /// training rows of the kernel's mass (1-D exact; d > 1 the same Monte Carlo, draws spread over
 /// the rows); class-conditional kde: the class-weighted sum of those. nan for other models or
 /// when reality's region is unknown.
-public struct TailMassMetric: Metric {
+public struct TailMassMetric: ModelOnlyMetric {
     public init() {}
     public let name = "tail_mass"
     public let summary = "probability the model puts outside reality's central 98% region (reality = 0.02)"

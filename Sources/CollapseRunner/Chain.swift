@@ -147,6 +147,12 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
     /// fitter per chain; it returns nil to fall back to joining the segments and `model.fit`.
     var makeSegmentFitter: (@Sendable (ChainReality<Model.Data>) -> SegmentFitter<Model>?)?
 
+    /// `sampling.shortcut: sufficient-statistics` (regime replace only): the next generation's fit
+    /// drawn from the exact distribution of a fit to M rows of this one
+    /// (`SufficientStatisticsRefit.refit`, stream purpose `modelSample`), so no synthetic rows
+    /// exist: metrics see no samples, and the training set of generation g >= 1 is never built.
+    var refit: (@Sendable (Model.Fitted, Int, SamplingOptions, inout Philox4x32) throws(FitError) -> Model.Fitted)?
+
     func run(variant: Int, replicate: Int) -> ChainResult {
         let seed = config.seed
         func stream(_ generation: Int, _ purpose: StreamPurpose) -> Philox4x32 {
@@ -179,12 +185,15 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
         let contextGeneration = GenerationBox()
 
         let segmentFitter = makeSegmentFitter?(reality)
+        var drawnFit: Result<Model.Fitted, FitError>?
         for g in 0...config.generations {
             var data: Model.Data?
             var fitRng = DeferredStream(seed: seed, id: StreamID(variant: variant, replicate: replicate, generation: g, purpose: .fit))
             let fitted: Model.Fitted
             do {
-                if let segmentFitter, let fit = try segmentFitter.fit(training.parts) {
+                if let drawnFit {
+                    fitted = try drawnFit.get()
+                } else if let segmentFitter, let fit = try segmentFitter.fit(training.parts) {
                     fitted = fit
                 } else {
                     data = training.joined()
@@ -203,7 +212,12 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
             let last = g == config.generations
             let synthetic = config.regime.kind == .mix || config.regime.kind == .fresh ? m - realCount : m
             var sample: Model.Data?
-            if !last || needsSamplesAtLastGeneration {
+            if let refit {
+                if !last {
+                    var sampleRng = stream(g, .modelSample)
+                    do { drawnFit = .success(try refit(fitted, synthetic, config.sampling, &sampleRng)) } catch { drawnFit = .failure(error) }
+                }
+            } else if !last || needsSamplesAtLastGeneration {
                 var sampleRng = stream(g, .modelSample)
                 sample = draw(fitted, synthetic, config.sampling, &sampleRng, reality)
             }
@@ -211,13 +225,18 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
                 if contextIsSet {
                     context.pointee.generation = g
                     context.pointee.fitted = fitted
-                    if let data {
+                    if refit != nil {
+                        // Validation admits only metrics that read no rows (`Metric.readsRows`).
+                        context.pointee.setTrainingData { preconditionFailure("no training rows exist under sampling.shortcut") }
+                        context.pointee.provenance = Provenance(rowsByOrigin: [g - 1: m])
+                    } else if let data {
                         context.pointee.trainingData = data
+                        context.pointee.provenance = training.provenance
                     } else {
                         let snapshot = training
                         context.pointee.setTrainingData { snapshot.joined() }
+                        context.pointee.provenance = training.provenance
                     }
-                    context.pointee.provenance = training.provenance
                     context.pointee.samples = sample
                 } else {
                     let snapshot = training
@@ -236,7 +255,7 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
                 }
                 rows.append(ChainRow(generation: g, metric: statusIndex, value: fitted.degeneracy == nil ? 0 : 1))
             }
-            if last { break }
+            if last || refit != nil { continue }
             let newRows = sample!
             switch config.regime.kind {
             case .replace:

@@ -86,9 +86,9 @@ enum ChainFactory {
         }
         switch config.model.family {
         case let .gaussian(estimator):
-            return try continuous(GaussianModel(estimator: estimator), config, metrics)
+            return try shortcutCapable(GaussianModel(estimator: estimator), config, metrics)
         case let .mvn(estimator, regularization):
-            return try continuous(MultivariateGaussianModel(estimator: estimator, regularization: regularization), config, metrics)
+            return try shortcutCapable(MultivariateGaussianModel(estimator: estimator, regularization: regularization), config, metrics)
         case let .kde(bandwidth):
             return try continuous(KernelDensityModel(bandwidth: kernelBandwidth(bandwidth)), config, metrics)
         case let .gmm(components, restarts, tolerance, maxIterations, regularization):
@@ -143,11 +143,25 @@ enum ChainFactory {
     }
 
     static func continuous<M: GenerativeModel>(_ model: M, _ config: ExperimentConfig, _ metrics: [any Metric])
-        throws(RunError) -> any ChainExecutable where M.Data == Matrix
+        throws(RunError) -> ChainRunner<M, ContinuousWorld> where M.Data == Matrix
     {
         let world = try ContinuousWorld(config.real.source)
         return ChainRunner(model: model, world: world, config: config, facts: facts(for: config, truth: world.truth),
                            metrics: metrics, needsSamplesAtLastGeneration: true)
+    }
+
+    /// A continuous chain whose refits are drawn from their sufficient statistics when the config
+    /// asks for it (`sampling.shortcut: sufficient-statistics`; validated by the config loader).
+    static func shortcutCapable<M: SufficientStatisticsRefit>(_ model: M, _ config: ExperimentConfig, _ metrics: [any Metric])
+        throws(RunError) -> any ChainExecutable where M.Data == Matrix
+    {
+        var runner = try continuous(model, config, metrics)
+        if config.samplingShortcut == .sufficientStatistics {
+            runner.refit = { fitted, count, options, rng throws(FitError) in
+                try model.refit(fitted, samples: count, options: options, using: &rng)
+            }
+        }
+        return runner
     }
 }
 

@@ -156,6 +156,8 @@ extension VariantResolver {
             }
         }
 
+        if let shortcut = c.samplingShortcut { try checkShortcut(shortcut, c) }
+
         // Enough dataset rows for the holdout, the training set and (fresh) the new real rows.
         if case let .dataset(d) = source {
             let rows = d.features.rows
@@ -177,6 +179,34 @@ extension VariantResolver {
                                hint: "lower generations or regime.real_fraction, or use regime mix (it reuses the real training set)")
                 }
             }
+        }
+    }
+}
+
+extension VariantResolver {
+    /// `sampling.shortcut: sufficient-statistics` needs a family with that refit, synthetic
+    /// training sets that are exactly M rows of the last model, and nothing that reads the rows
+    /// (the metric rule is in `MetricRegistry.problem(with:in:)`).
+    func checkShortcut(_ shortcut: SamplingShortcut, _ c: ExperimentConfig) throws(ConfigError) {
+        let path = "sampling.shortcut", value = shortcut.rawValue
+        let off = "remove sampling.shortcut (or set it to none) to sample every training set row by row"
+        let kind = c.model.kind
+        guard (kind == "gaussian" || kind == "mvn") && !c.model.classConditional else {
+            let what = c.model.classConditional ? "a class-conditional \(kind) model" : "model \(kind)"
+            throw fail(path, "`\(value)` draws the refit of a gaussian or mvn model from its sufficient statistics; it does not apply to \(what)",
+                       hint: off)
+        }
+        guard c.regime.kind == .replace else {
+            throw fail(path, "`\(value)` needs regime replace (each training set exactly M rows of the last model); regime is \(c.regime.kind.rawValue)\(note(for: "regime.kind"))",
+                       hint: off)
+        }
+        guard c.sampling.truncation == nil else {
+            throw fail(path, "`\(value)` has no closed form for truncated samples (sampling.truncate is set)",
+                       hint: "remove sampling.truncate, or " + off)
+        }
+        if let g = c.export.first(where: { $0 >= 1 }) {
+            throw fail("export", "generation \(g)'s training set is never materialised under sampling.shortcut \(value); only generation 0 (the real rows) can be exported",
+                       hint: "export only generation 0, or " + off)
         }
     }
 }

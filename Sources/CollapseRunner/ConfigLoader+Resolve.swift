@@ -28,7 +28,7 @@ enum ConfigSchema {
     /// Model kinds that may be class-conditional.
     static let continuousKinds = ["gaussian", "mvn", "gmm", "kde"]
     static let regimeKeys = ["kind", "real_fraction"]
-    static let samplingKeys = ["temperature", "truncate", "top_k"]
+    static let samplingKeys = ["temperature", "truncate", "top_k", "shortcut"]
     static let sections = ["real", "model", "regime", "sampling"]
 
     /// Every key of `real` (all distributions and the dataset keys).
@@ -107,12 +107,13 @@ struct VariantResolver {
         let real = try resolveReal(realSection)
         let model = try resolveModel(modelSection)
         let regime = try resolveRegime(top["regime"])
-        let sampling = try resolveSampling(top["sampling"])
+        let (sampling, shortcut) = try resolveSampling(top["sampling"])
         let export = try resolveExport(top["export"], generations: generations)
 
         var config = ExperimentConfig(name: name, description: description, seed: seed, replicates: replicates,
                                       generations: generations, samples: samples, recordEvery: recordEvery, real: real,
                                       model: model, regime: regime, sampling: sampling, metrics: [], export: export)
+        config.samplingShortcut = shortcut
         try crossCheck(config)
         config.metrics = try resolveMetrics(top, config: config)
         return config
@@ -428,14 +429,16 @@ struct VariantResolver {
         return RegimeConfig(kind: RegimeConfig.Kind(rawValue: kind)!, realFraction: fraction)
     }
 
-    private func resolveSampling(_ node: ConfigNode?) throws(ConfigError) -> SamplingOptions {
-        guard let node else { return SamplingOptions(temperature: ConfigDefaults.temperature) }
+    private func resolveSampling(_ node: ConfigNode?) throws(ConfigError) -> (SamplingOptions, SamplingShortcut?) {
+        guard let node else { return (SamplingOptions(temperature: ConfigDefaults.temperature), nil) }
         let s = try reader.section(node, path: "sampling", example: "{temperature: 1.0}")
         try reader.checkKeys(s, valid: ConfigSchema.samplingKeys)
         let temperature = try reader.number(s, "temperature", default: ConfigDefaults.temperature, range: .positive)
         let truncate = try reader.optionalNumber(s, "truncate", range: .positive)
         let topK = try reader.optionalInt(s, "top_k", min: 1)
-        return SamplingOptions(temperature: temperature, truncation: truncate, topK: topK)
+        let shortcut = try reader.choice(s, "shortcut", options: ["none"] + SamplingShortcut.allCases.map(\.rawValue),
+                                         default: ConfigDefaults.samplingShortcut)
+        return (SamplingOptions(temperature: temperature, truncation: truncate, topK: topK), SamplingShortcut(rawValue: shortcut))
     }
 
     private func resolveExport(_ node: ConfigNode?, generations: Int) throws(ConfigError) -> [Int] {

@@ -16,6 +16,8 @@ public enum ConfigDefaults {
     public static let recordEvery = 1
     public static let holdout = 1000
     public static let temperature = 1.0
+    /// `sampling.shortcut`: `none` (every synthetic training set is materialised).
+    public static let samplingShortcut = "none"
     public static let realFraction = 0.0
     public static let gmmComponents = 2
     public static let gmmRestarts = 1
@@ -69,6 +71,8 @@ public struct ExperimentConfig: Sendable, Codable, Equatable {
     public var model: ModelConfig
     public var regime: RegimeConfig
     public var sampling: SamplingOptions
+    /// `sampling.shortcut`: nil (`none`, the default) materialises every synthetic training set.
+    public var samplingShortcut: SamplingShortcut?
     /// Metric names, in the order their rows are written.
     public var metrics: [String]
     /// Generations whose training sets are exported to `samples/`.
@@ -98,6 +102,16 @@ public struct ExperimentConfig: Sendable, Codable, Equatable {
     public func records(generation g: Int) -> Bool {
         g == 0 || g == generations || g % recordEvery == 0
     }
+}
+
+/// `sampling.shortcut`: an opt-in, exact-in-distribution way to produce the next generation's fit
+/// without its rows (docs/CONFIG.md).
+public enum SamplingShortcut: String, Sendable, Codable, Equatable, CaseIterable {
+    /// The refit on M synthetic rows is drawn from the exact joint distribution of its sufficient
+    /// statistics (1-D Gaussian: normal mean and chi-square sum of squares; mvn: normal mean and
+    /// Wishart scatter) — `SufficientStatisticsRefit`. gaussian/mvn, regime replace, no
+    /// truncation, and only metrics that read no rows.
+    case sufficientStatistics = "sufficient-statistics"
 }
 
 /// Where real data come from, and how much of it is held out for external validity.

@@ -87,6 +87,9 @@ struct Manifest {
                 model: first.map { "model.kind \($0.model.kind)\($0.model.classConditional ? " (class-conditional)" : ""), refitted every generation" } ?? "",
                 syntheticData: first.map { c in
                     "generation n+1 trains on rows composed by regime \(c.regime.kind.rawValue) (real_fraction \(CSVNumber.format(c.regime.realFraction))) from M = \(c.samples) rows; samples drawn with temperature \(CSVNumber.format(c.sampling.temperature))\(c.sampling.truncation.map { ", truncated at \(CSVNumber.format($0)) standard deviations" } ?? "")\(c.sampling.topK.map { ", top-k \($0)" } ?? "")"
+                        + (c.samplingShortcut == .sufficientStatistics
+                            ? "; sampling.shortcut sufficient-statistics: synthetic rows are never materialised, each refit is drawn from the exact distribution of its sufficient statistics given the previous model (same distribution as fitting M sampled rows, different random numbers)"
+                            : "")
                 } ?? "",
                 labelling: "every training row's origin (real, or the generation of the model that produced it) is tracked; metrics real_fraction_train and synthetic_depth report it, and exported samples carry an origin column",
                 intendedUse: "research on model collapse (recursive training on synthetic data): comparing data regimes and real-data mixing ratios. Synthetic rows are not real observations and must not be used as such."

@@ -7,10 +7,18 @@ extension MetricRegistry: MetricCatalog {
         guard let metric = metric(named: name) else {
             return "unknown metric \(name); known metrics: \(names.joined(separator: ", ")) (see `collapse list`)"
         }
-        return metric.problem(with: ChainFactory.facts(for: config, truth: nil)).map { "\(name) \($0)" }
+        let facts = ChainFactory.facts(for: config, truth: nil)
+        if let problem = metric.problem(with: facts) { return "\(name) \(problem)" }
+        if let shortcut = config.samplingShortcut, metric.readsRows(facts) {
+            return "\(name) reads the generation's rows, which sampling.shortcut \(shortcut.rawValue) never materialises"
+        }
+        return nil
     }
 
     public func defaultMetrics(for config: ExperimentConfig) -> [String] {
-        defaults(for: ChainFactory.facts(for: config, truth: nil))
+        let facts = ChainFactory.facts(for: config, truth: nil)
+        let names = defaults(for: facts)
+        guard config.samplingShortcut != nil else { return names }
+        return names.filter { metric(named: $0).map { !$0.readsRows(facts) } ?? false }
     }
 }

@@ -33,6 +33,19 @@ import Testing
             sampling: {temperature: 0.9}
             metrics: [trace_ratio, logdet_ratio, min_eig_ratio, tail_mass, w2, kl_real_model, mmd, nll_real]
             """),
+        ("shortcut", """
+            name: d-shortcut
+            seed: 35
+            replicates: 6
+            generations: 5
+            samples: 30
+            real: {distribution: mvn, spectrum: [2, 1, 0.25], holdout: 100}
+            model: {kind: mvn}
+            sampling: {shortcut: sufficient-statistics, temperature: 0.95}
+            metrics: [trace_ratio, logdet_ratio, tail_mass, w2, kl_real_model, nll_real, synthetic_depth]
+            sweep:
+              samples: [2, 30]
+            """),
         ("gmm", """
             name: d-gmm
             seed: 33

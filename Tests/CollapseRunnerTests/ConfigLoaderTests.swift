@@ -389,6 +389,19 @@ private typealias T = ConfigTesting
                   "sampling.truncate: `truncate` cuts the tails of continuous models", line: 5),
         BadConfig(T.doc(real: "{distribution: zipf, vocabulary: 10}", model: "{kind: categorical}", "sampling: {top_k: 11}\n"),
                   "sampling.top_k: expected an integer in [1, 10] (the vocabulary), got 11", line: 5),
+        // sampling.shortcut (sufficient statistics): gaussian/mvn, replace, no truncation, no rows read or exported.
+        BadConfig(T.doc("sampling: {shortcut: sufficient}\n"), "sampling.shortcut: expected one of none, sufficient-statistics", line: 5),
+        BadConfig(T.doc(model: "{kind: kde}", "sampling: {shortcut: sufficient-statistics}\n"),
+                  "sampling.shortcut: `sufficient-statistics` draws the refit of a gaussian or mvn model from its sufficient statistics; it does not apply to model kde", line: 5),
+        BadConfig(T.doc(real: "{distribution: gmm, weights: [0.5, 0.5], means: [0, 3], stds: [1, 1]}", model: "{kind: gaussian, class_conditional: true}",
+                        "sampling: {shortcut: sufficient-statistics}\n"),
+                  "it does not apply to a class-conditional gaussian model", line: 5),
+        BadConfig(T.doc("regime: {kind: mix, real_fraction: 0.5}\nsampling: {shortcut: sufficient-statistics}\n"),
+                  "sampling.shortcut: `sufficient-statistics` needs regime replace (each training set exactly M rows of the last model); regime is mix", line: 6),
+        BadConfig(T.doc("sampling: {shortcut: sufficient-statistics, truncate: 2}\n"),
+                  "sampling.shortcut: `sufficient-statistics` has no closed form for truncated samples", line: 5),
+        BadConfig(T.doc("generations: 3\nexport: [0, 2]\nsampling: {shortcut: sufficient-statistics}\n"),
+                  "export: generation 2's training set is never materialised under sampling.shortcut sufficient-statistics", line: 6),
         // Metrics.
         BadConfig(T.doc("metrics: [varaince]\n"), "metrics[0]: unknown metric `varaince`; did you mean `variance`?", line: 5),
         BadConfig(T.doc("metrics: [variance, tv]\n"), "metrics[1]: metric `tv` cannot be measured in this experiment: needs a categorical model", line: 5),
@@ -443,16 +456,40 @@ private typealias T = ConfigTesting
         }
     }
 
+    /// With the real metric registry: under `sampling.shortcut` only metrics that read no rows
+    /// are accepted, and the default list keeps just those.
+    @Test func shortcutAcceptsOnlyMetricsThatReadNoRows() throws {
+        let loader = ConfigLoader(catalog: MetricRegistry.standard)
+        func error(_ yaml: String) -> String? {
+            do { _ = try T.load(yaml, loader: loader); return nil } catch { return error.description }
+        }
+        let shortcut = "sampling: {shortcut: sufficient-statistics}\n"
+        let kurtosis = error(T.doc(shortcut + "metrics: [variance, kurtosis]\n"))
+        #expect(kurtosis?.contains("test.yaml:6:21: metrics[1]: metric `kurtosis` cannot be measured in this experiment: kurtosis reads the generation's rows, which sampling.shortcut sufficient-statistics never materialises") == true,
+                "\(kurtosis ?? "accepted")")
+        // w2 has a closed form only against known Gaussian reality.
+        #expect(error(T.doc(real: "{distribution: student-t, df: 5}", shortcut + "metrics: [w2]\n"))?.contains("w2 reads the generation's rows") == true)
+        #expect(error(T.doc(shortcut + "metrics: [w2, kl_real_model, tail_mass, nll_real, synthetic_depth]\n")) == nil)
+        let experiment = try T.load(T.doc(real: "{distribution: mvn, dim: 3}", model: "{kind: mvn}", shortcut), loader: loader)
+        let c = experiment.variants[0].config
+        let facts = ChainFactory.facts(for: c, truth: nil)
+        #expect(!c.metrics.isEmpty)
+        #expect(c.metrics.allSatisfy { MetricRegistry.standard.metric(named: $0)?.readsRows(facts) == false }, "\(c.metrics)")
+        var rows = c
+        rows.samplingShortcut = nil
+        #expect(Set(MetricRegistry.standard.defaultMetrics(for: rows)).isStrictSuperset(of: c.metrics))
+    }
+
     @Test func theBadConfigTableCoversAtLeastFortyCases() {
         #expect(Self.badConfigs.count >= 40)
     }
 
     @Test func unknownKeysListTheValidKeysOfTheirSection() {
         let error = T.error(T.doc("sampling: {temprature: 2}\n"))
-        #expect(error?.hint == "valid keys in `sampling`: temperature, truncate, top_k")
+        #expect(error?.hint == "valid keys in `sampling`: temperature, truncate, top_k, shortcut")
         #expect(error?.description == """
             test.yaml:5:12: sampling.temprature: unknown key; did you mean `temperature`?
-              valid keys in `sampling`: temperature, truncate, top_k
+              valid keys in `sampling`: temperature, truncate, top_k, shortcut
             """)
     }
 

@@ -42,6 +42,36 @@ func temporaryDirectory(_ name: String) -> URL {
         #expect(!FileManager.default.fileExists(atPath: a.appendingPathComponent("run-state.json").path))
     }
 
+    /// `sampling.shortcut: sufficient-statistics`: no rows after generation 0, yet provenance
+    /// counts as under replace, the manifest says so, and the bytes do not depend on threads.
+    @Test func sufficientStatisticsShortcutRunsWithoutRows() throws {
+        var experiment = gaussianExperiment(regimes: [RegimeConfig(kind: .replace)],
+                                            metrics: ["variance", "w2", "nll_real", "real_fraction_train", "synthetic_depth"])
+        experiment.variants[0].config.samplingShortcut = .sufficientStatistics
+        let e = Engine(experiment: experiment)
+        let a = temporaryDirectory("ss1"), b = temporaryDirectory("ss2")
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        _ = try e.run(RunOptions(outputDirectory: a, threads: 1))
+        _ = try e.run(RunOptions(outputDirectory: b, threads: 2))
+        let bytes = try Data(contentsOf: a.appendingPathComponent("metrics.csv"))
+        #expect(bytes == (try Data(contentsOf: b.appendingPathComponent("metrics.csv"))))
+        var seen = 0
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",").map(String.init)
+            let g = Int(f[3])!, value = Double(f[5])!
+            #expect(value.isFinite, "\(line)")
+            if f[4] == "real_fraction_train" { #expect(value == (g == 0 ? 1 : 0)); seen += 1 }
+            if f[4] == "synthetic_depth" { #expect(value == Double(g)); seen += 1 }
+        }
+        #expect(seen == 2 * 12 * 7)
+        let manifest = try String(contentsOf: a.appendingPathComponent("manifest.json"), encoding: .utf8)
+        #expect(manifest.contains("\"samplingShortcut\" : \"sufficient-statistics\""))
+        #expect(manifest.contains("synthetic rows are never materialised"))
+        // Without the shortcut the config encodes no such key (older manifests stay as they were).
+        _ = try Engine(experiment: gaussianExperiment(replicates: 1, generations: 1)).run(RunOptions(outputDirectory: b, threads: 1, force: true))
+        #expect(!(try String(contentsOf: b.appendingPathComponent("manifest.json"), encoding: .utf8)).contains("samplingShortcut"))
+    }
+
     @Test func stoppedRunResumesToTheSameBytes() throws {
         let e = Engine(experiment: gaussianExperiment())
         let full = temporaryDirectory("full"), partial = temporaryDirectory("partial")

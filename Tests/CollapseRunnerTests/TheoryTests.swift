@@ -16,10 +16,12 @@ struct TheoryRun {
 
 /// Runs `replicates` chains of a Gaussian experiment through the real engine and reads summary.csv.
 func simulateTheory(source: RealSource, model: ModelConfig.Family, regime: RegimeConfig, temperature: Double = 1,
+                    shortcut: SamplingShortcut? = nil,
                     samples: Int, generations: Int, replicates: Int, metrics: [String]) throws -> TheoryRun {
-    let config = ExperimentConfig(name: "theory-test", seed: continuousTestSeed, replicates: replicates, generations: generations,
+    var config = ExperimentConfig(name: "theory-test", seed: continuousTestSeed, replicates: replicates, generations: generations,
                                   samples: samples, real: RealSourceConfig(source: source, holdout: 10), model: ModelConfig(family: model),
                                   regime: regime, sampling: SamplingOptions(temperature: temperature), metrics: metrics)
+    config.samplingShortcut = shortcut
     let experiment = Experiment(configPath: "inline.yaml", configSHA256: "test", configText: "inline", sweptKeys: [],
                                 variants: [Variant(index: 0, parameters: [], config: config)])
     let dir = temporaryDirectory("theory")
@@ -62,15 +64,20 @@ func expectTheory(_ run: TheoryRun, metric: String, generations: Int, formula: (
     var r: Double { (m - 1) / m }
     let source = RealSource.gaussian(mean: 1, std: 2)
 
-    @Test func replaceMLEShrinksTheVarianceByRAndMovesTheMeanByTheRest() throws {
-        let run = try simulateTheory(source: source, model: .gaussian(estimator: .mle), regime: RegimeConfig(kind: .replace),
+    /// The replace recursions hold with rows and with the sufficient-statistics shortcut alike.
+    static let shortcuts: [SamplingShortcut?] = [nil, .sufficientStatistics]
+
+    @Test(arguments: shortcuts)
+    func replaceMLEShrinksTheVarianceByRAndMovesTheMeanByTheRest(shortcut: SamplingShortcut?) throws {
+        let run = try simulateTheory(source: source, model: .gaussian(estimator: .mle), regime: RegimeConfig(kind: .replace), shortcut: shortcut,
                                      samples: 10, generations: 6, replicates: 1500, metrics: ["variance", "mean_shift_sq"])
         expectTheory(run, metric: "variance", generations: 6) { tr0 * pow(r, Double($0 + 1)) }
         expectTheory(run, metric: "mean_shift_sq", generations: 6) { tr0 * (1 - pow(r, Double($0 + 1))) }
     }
 
-    @Test func replaceUnbiasedKeepsTheVarianceAndTheMeanRandomWalks() throws {
-        let run = try simulateTheory(source: source, model: .gaussian(estimator: .unbiased), regime: RegimeConfig(kind: .replace),
+    @Test(arguments: shortcuts)
+    func replaceUnbiasedKeepsTheVarianceAndTheMeanRandomWalks(shortcut: SamplingShortcut?) throws {
+        let run = try simulateTheory(source: source, model: .gaussian(estimator: .unbiased), regime: RegimeConfig(kind: .replace), shortcut: shortcut,
                                      samples: 10, generations: 6, replicates: 1500, metrics: ["variance", "mean_shift_sq"])
         expectTheory(run, metric: "variance", generations: 6) { _ in tr0 }
         expectTheory(run, metric: "mean_shift_sq", generations: 6) { Double($0 + 1) * tr0 / m }
@@ -100,9 +107,11 @@ func expectTheory(_ run: TheoryRun, metric: String, generations: Int, formula: (
         expectTheory(run, metric: "mean_shift_sq", generations: 6) { v($0) }
     }
 
-    @Test func temperatureScalesTheReplaceRecursion() throws {
+    @Test(arguments: shortcuts)
+    func temperatureScalesTheReplaceRecursion(shortcut: SamplingShortcut?) throws {
         let tau = 0.9
         let run = try simulateTheory(source: source, model: .gaussian(estimator: .mle), regime: RegimeConfig(kind: .replace), temperature: tau,
+                                     shortcut: shortcut,
                                      samples: 10, generations: 5, replicates: 1500, metrics: ["variance", "mean_shift_sq"])
         func variance(_ g: Int) -> Double { tr0 * pow(r, Double(g + 1)) * pow(tau * tau, Double(g)) }
         expectTheory(run, metric: "variance", generations: 5, formula: variance)
@@ -114,10 +123,11 @@ func expectTheory(_ run: TheoryRun, metric: String, generations: Int, formula: (
         }
     }
 
-    @Test func multivariateReplaceShrinksTheTraceRatioAndMovesTheMeanByTheRest() throws {
+    @Test(arguments: shortcuts)
+    func multivariateReplaceShrinksTheTraceRatioAndMovesTheMeanByTheRest(shortcut: SamplingShortcut?) throws {
         let cov = Matrix([[2, 0.5, 0], [0.5, 1, 0.2], [0, 0.2, 0.5]])
         let run = try simulateTheory(source: .mvn(mean: [1, -1, 0.5], covariance: cov), model: .mvn(estimator: .mle, regularization: 0),
-                                     regime: RegimeConfig(kind: .replace), samples: 10, generations: 5, replicates: 1000,
+                                     regime: RegimeConfig(kind: .replace), shortcut: shortcut, samples: 10, generations: 5, replicates: 1000,
                                      metrics: ["trace_ratio", "mean_shift_sq"])
         expectTheory(run, metric: "trace_ratio", generations: 5) { pow(r, Double($0 + 1)) }
         expectTheory(run, metric: "mean_shift_sq", generations: 5) { cov.trace * (1 - pow(r, Double($0 + 1))) }
