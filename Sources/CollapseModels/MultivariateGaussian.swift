@@ -97,10 +97,46 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
     /// Rows mean + tau F z with z ~ N(0, I); with `truncation` c, rows whose Mahalanobis radius
     /// under the fitted covariance exceeds c (|tau z| > c) are redrawn, in order, from the same
     /// stream. The acceptance probability is P(chi²_d <= (c/tau)²); callers validate it.
+    ///
+    /// Samples of at least `blockedSampleValues` numbers are drawn in blocks of rows that run in
+    /// parallel: one 64-bit key is drawn from `rng`, and block b (rows b B ..< (b + 1) B, B fixed
+    /// by the count and d only — see `sampleBlockRows`) draws from its own stream
+    /// `Philox4x32(seed: key, path: [b])`. The blocks are the same whatever the number of cores,
+    /// so the sample is a pure function of the stream. Smaller samples draw every row from `rng`.
     public func sample<R: RandomStream>(count: Int, options: SamplingOptions, using rng: inout R) -> Matrix {
         precondition(count >= 0, "sample count must be non-negative, got \(count)")
         let d = dimension
         if count == 0 || d == 0 { return Matrix(rows: count, columns: d) }
+        if count * d < Self.blockedSampleValues { return sampleRows(count, options: options, using: &rng) }
+        let key = rng.nextUInt64()
+        let blockRows = Self.sampleBlockRows(count: count, dimension: d)
+        let blocks = (count + blockRows - 1) / blockRows
+        var out = Matrix(rows: count, columns: d)
+        out.storage.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let output = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                var blockRng = Philox4x32(seed: key, path: [UInt32(b)])
+                let start = b * blockRows, rows = min(blockRows, count - start)
+                let block = sampleRows(rows, options: options, using: &blockRng)
+                block.storage.withUnsafeBufferPointer { (output + start * d).update(from: $0.baseAddress!, count: rows * d) }
+            }
+        }
+        return out
+    }
+
+    /// Numbers (rows x d) from which `sample` draws in parallel blocks.
+    static let blockedSampleValues = 1 << 15
+
+    /// Rows per block of a blocked sample: about 2¹⁶ numbers (so a block's BLAS call amortises
+    /// packing the factor), at least 64 rows, and at most a quarter of the sample (so that there
+    /// are blocks for every core of a small machine).
+    static func sampleBlockRows(count: Int, dimension d: Int) -> Int {
+        max(1, min(max(64, (1 << 16) / d), (count + 3) / 4))
+    }
+
+    /// `count` rows drawn from `rng` alone (see `sample`).
+    func sampleRows<R: RandomStream>(_ count: Int, options: SamplingOptions, using rng: inout R) -> Matrix {
+        let d = dimension
         var z = Matrix(rows: count, columns: d) { StandardNormal.fill($0, using: &rng) }
         let tau = options.temperature
         if let c = options.truncation {

@@ -124,6 +124,18 @@ struct SegmentFitter<Model: GenerativeModel> {
     let fit: ([(origin: Int, data: Model.Data)]) throws(FitError) -> Model.Fitted?
 }
 
+/// Appends each metric's value for `context` at `generation` to `rows`. The context is borrowed
+/// from the pointer's memory for all metrics (reading `pointee` per call made a copy of the whole
+/// context, retaining and releasing its every reference, once per metric and generation).
+func evaluate(_ metrics: [any Metric], _ context: UnsafeMutablePointer<MetricContext>, generation g: Int, into rows: inout [ChainRow]) {
+    func each(_ borrowed: borrowing MetricContext) {
+        for k in metrics.indices {
+            rows.append(ChainRow(generation: g, metric: k, value: metrics[k].evaluate(borrowed)))
+        }
+    }
+    each(context.pointee)
+}
+
 /// A fresh existential box holding a copy of `metric`.
 func rebox(_ metric: some Metric) -> any Metric { metric }
 
@@ -250,9 +262,7 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
                     contextIsSet = true
                 }
                 contextGeneration.value = g
-                for k in metrics.indices {
-                    rows.append(ChainRow(generation: g, metric: k, value: metrics[k].evaluate(context.pointee)))
-                }
+                evaluate(metrics, context, generation: g, into: &rows)
                 rows.append(ChainRow(generation: g, metric: statusIndex, value: fitted.degeneracy == nil ? 0 : 1))
             }
             if last || refit != nil { continue }

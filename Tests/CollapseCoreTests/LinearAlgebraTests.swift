@@ -177,6 +177,37 @@ import Foundation
         #expect(cov == cov.transposed())
     }
 
+    /// Large inputs accumulate four fixed row ranges in parallel: the public call equals the
+    /// explicit four-range computation bit for bit (whatever the core count), and any split agrees
+    /// with one range to rounding, also with a mean far from the origin.
+    @Test func rowRangeSplitsOfTheCovarianceAgree() {
+        let n = 3001, d = 80
+        var rng = Philox4x32(seed: testSeed, path: [0x12])
+        let x = Matrix(rows: n, columns: d) { buffer in
+            StandardNormal.fill(buffer, using: &rng)
+            for i in buffer.indices { buffer[i] = 1e3 + buffer[i] * Double(1 + i % 7) }
+        }
+        #expect(Double(n * d * d) >= Matrix.parallelGramWork)
+        let whole = x.covariance(ddof: 1, groups: 1)
+        let four = x.covariance(ddof: 1, groups: Matrix.parallelGramGroups)
+        let seven = x.covariance(ddof: 1, groups: 7)
+        let published = x.covariance(ddof: 1)
+        #expect(published.mean == four.mean && published.covariance == four.covariance)
+        #expect(four.mean == whole.mean)
+        // Only the order of the n-term sums differs: |difference| <= n ε max|entry| (the bound of
+        // recursive summation on the centred products, whose sums are n-fold the entries).
+        let scale = whole.covariance.storage.map(abs).max()!
+        for split in [four.covariance, seven.covariance] {
+            let worst = zip(split.storage, whole.covariance.storage).map { abs($0 - $1) }.max()!
+            #expect(worst <= Double(n) * Double.ulpOfOne * scale, "largest difference \(worst) (scale \(scale))")
+            #expect(split == split.transposed())
+        }
+        // More ranges than rows: one row each, still the same covariance.
+        let small = Matrix(rows: 3, columns: 2, storage: [1, 2, 3, 5, 4, 4])
+        let perRow = small.covariance(ddof: 0, groups: 8).covariance.storage, plain = small.covariance(ddof: 0).covariance.storage
+        #expect(zip(perRow, plain).allSatisfy { abs($0 - $1) <= 1e-15 * 4 }, "\(perRow) vs \(plain)")
+    }
+
     @Test func matrixDecodingChecksTheShape() throws {
         let good = try JSONDecoder().decode(Matrix.self, from: Data(#"{"rows":1,"columns":2,"storage":[1,2]}"#.utf8))
         #expect(good == Matrix([[1, 2]]))

@@ -84,6 +84,58 @@ let modelTestSeed: UInt64 = {
         }
     }
 
+    /// Large samples are drawn in parallel blocks with their own streams: the result equals the
+    /// blocks drawn one after another from `Philox4x32(seed: key, path: [b])` (key = the caller's
+    /// next word), so it cannot depend on the core count; small samples draw from the caller's stream.
+    @Test(arguments: [false, true])
+    func blockedSamplesAreFixedBlocksOfTheirOwnStreams(singular: Bool) throws {
+        let d = 24
+        var rng = Philox4x32(seed: modelTestSeed, path: [12])
+        let data = Matrix(rows: singular ? 10 : 200, columns: d) { StandardNormal.fill($0, using: &rng) }
+        let fit = try MultivariateGaussianModel().fit(data, using: &rng)
+        #expect((fit.degeneracy == .singularCovariance) == singular)
+        let count = 3000
+        #expect(count * d >= FittedMultivariateGaussian.blockedSampleValues)
+        let options = SamplingOptions(temperature: 0.9)
+        var a = Philox4x32(seed: modelTestSeed, path: [13]), b = a
+        let sample = fit.sample(count: count, options: options, using: &a)
+        let key = b.nextUInt64()
+        #expect(a == b) // the caller's stream advanced by exactly one word
+        let blockRows = FittedMultivariateGaussian.sampleBlockRows(count: count, dimension: d)
+        var expected: [Double] = []
+        for (index, start) in stride(from: 0, to: count, by: blockRows).enumerated() {
+            var blockRng = Philox4x32(seed: key, path: [UInt32(index)])
+            expected += fit.sampleRows(min(blockRows, count - start), options: options, using: &blockRng).storage
+        }
+        #expect(sample.storage == expected)
+        // Below the threshold: the rows come from the caller's stream itself.
+        var c = Philox4x32(seed: modelTestSeed, path: [14]), e = c
+        #expect(fit.sample(count: 10, options: options, using: &c) == fit.sampleRows(10, options: options, using: &e))
+    }
+
+    /// A blocked sample of N rows has the fitted mean and covariance: each entry of the sample mean
+    /// within 5 SE (sqrt(tau² Sigma_aa / N)) and of the sample covariance within 5 SE
+    /// (sqrt((Sigma_ab² + Sigma_aa Sigma_bb) / N), scaled by tau²); blocks are not copies of each other.
+    @Test func blockedSamplesHaveTheFittedMoments() {
+        let sigma = Matrix([[2, 0.6, 0], [0.6, 1, -0.3], [0, -0.3, 0.5]])
+        let fit = FittedMultivariateGaussian(mean: [1, -1, 0], covariance: sigma)
+        let n = 40_000, tau = 0.8
+        var rng = Philox4x32(seed: modelTestSeed, path: [15])
+        let s = fit.sample(count: n, options: SamplingOptions(temperature: tau), using: &rng)
+        #expect(n * 3 >= FittedMultivariateGaussian.blockedSampleValues)
+        let (mean, cov) = s.covariance(ddof: 1)
+        let t2 = tau * tau
+        for a in 0..<3 {
+            #expect(abs(mean[a] - fit.mean[a]) < 5 * (t2 * sigma[a, a] / Double(n)).squareRoot(), "mean[\(a)] = \(mean[a])")
+            for b in 0..<3 {
+                let se = t2 * ((sigma[a, b] * sigma[a, b] + sigma[a, a] * sigma[b, b]) / Double(n)).squareRoot()
+                #expect(abs(cov[a, b] - t2 * sigma[a, b]) < 5 * se, "cov[\(a), \(b)] = \(cov[a, b])")
+            }
+        }
+        let blockRows = FittedMultivariateGaussian.sampleBlockRows(count: n, dimension: 3)
+        #expect(Array(s.storage[0..<24]) != Array(s.storage[blockRows * 3 ..< blockRows * 3 + 24]))
+    }
+
     @Test func fewerRowsThanDimensionsGiveASingularFitThatStillSamples() throws {
         var rng = Philox4x32(seed: modelTestSeed, path: [11])
         let data = Matrix([[1, 2, 3], [2, 1, 0], [0, 0, 1]]) // 3 rows in 3-D: rank 2 after centring

@@ -1,4 +1,7 @@
 import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Every CBLAS call of the toolkit lives in this file (LAPACKE calls live in LAPACK.swift).
 // Wrappers check shapes with preconditions that print both shapes, return early on empty shapes
@@ -22,6 +25,21 @@ public enum BLAS {
     public static func setThreadCount(_ n: Int) {
         precondition(n >= 1, "BLAS thread count must be at least 1, got \(n)")
         openblas_set_num_threads(Int32(clamping: n))
+    }
+
+    /// One thread inside every BLAS call, and OpenBLAS's idle worker threads stopped.
+    ///
+    /// The pthreads build starts its workers when the library loads; idle, each spins on
+    /// `sched_yield` for about 10⁸ cycles before it sleeps, which in a short run takes a core from
+    /// the replicate chains. `blas_thread_shutdown_` (looked up at run time: OpenBLAS's serial
+    /// build has no thread pool) joins them; OpenBLAS starts them again if a later call is given
+    /// more than one thread.
+    public static func useOneThread() {
+        setThreadCount(1)
+        typealias Shutdown = @convention(c) () -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
+            _ = unsafeBitCast(symbol, to: Shutdown.self)()
+        }
     }
 
     /// The number of threads OpenBLAS currently uses.

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Column statistics of a data matrix (one observation per row).
 extension Matrix {
     /// The column means `mu_j = (1/n) sum_i x_ij`.
@@ -32,26 +34,84 @@ extension Matrix {
     /// stay in cache (no centred copy of the whole data set). The result is exactly symmetric.
     /// `ddof = 0` is the maximum-likelihood estimator, `ddof = 1` the unbiased one.
     ///
+    /// Large inputs (`n d² >= parallelGramWork`) are split into `parallelGramGroups` contiguous
+    /// row ranges whose Gram matrices and residues are accumulated in parallel and then added in
+    /// range order: the split depends on n only, so the result does not depend on the core count.
+    ///
     /// - Precondition: `rows > ddof` (with the row count and ddof in the message).
     /// - Complexity: n d² flops (dsyrk) plus two passes over the data.
     public func covariance(ddof: Int = 0) -> (mean: [Double], covariance: Matrix) {
+        let work = Double(rows) * Double(columns) * Double(columns)
+        return covariance(ddof: ddof, groups: work >= Self.parallelGramWork ? Self.parallelGramGroups : 1)
+    }
+
+    /// `covariance(ddof:)` with the rows split into `groups` ranges (see there).
+    func covariance(ddof: Int, groups requested: Int) -> (mean: [Double], covariance: Matrix) {
         precondition(ddof >= 0, "covariance ddof must be non-negative, got \(ddof)")
         precondition(rows > ddof, "covariance needs more than ddof = \(ddof) rows, got \(rows) x \(columns)")
         let mean = columnMeans()
         let d = columns
-        var residue = [Double](repeating: 0, count: d)
         var gram = Matrix(rows: d, columns: d)
         if d == 0 { return (mean, gram) }
-        let blockRows = max(1, min(rows, (1 << 17) / d)) // about 1 MiB of centred rows per block
+        let groups = max(1, min(requested, rows))
+        var residue = [Double](repeating: 0, count: d)
+        if groups == 1 {
+            centredGram(rows: 0..<rows, mean: mean, gram: &gram, residue: &residue)
+        } else {
+            var grams = [Matrix](repeating: Matrix(rows: d, columns: d), count: groups)
+            var residues = [[Double]](repeating: [Double](repeating: 0, count: d), count: groups)
+            grams.withUnsafeMutableBufferPointer { gp in
+                residues.withUnsafeMutableBufferPointer { rp in
+                    nonisolated(unsafe) let gramParts = gp, residueParts = rp
+                    DispatchQueue.concurrentPerform(iterations: groups) { k in
+                        centredGram(rows: rows * k / groups ..< rows * (k + 1) / groups, mean: mean,
+                                    gram: &gramParts[k], residue: &residueParts[k])
+                    }
+                }
+            }
+            gram = grams[0]
+            residue = residues[0]
+            for k in 1..<groups {
+                gram.storage.withUnsafeMutableBufferPointer { g in
+                    grams[k].storage.withUnsafeBufferPointer { part in
+                        for e in 0..<(d * d) { g[e] += part[e] }
+                    }
+                }
+                for j in 0..<d { residue[j] += residues[k][j] }
+            }
+        }
+        gram.symmetrizeFromLower()
+        let n = Double(rows), denominator = n - Double(ddof)
+        let correction = 1.0 / (n * denominator)
+        gram.storage.withUnsafeMutableBufferPointer { g in
+            residue.withUnsafeBufferPointer { r in
+                for a in 0..<d {
+                    for b in 0..<d { g[a * d + b] = g[a * d + b] / denominator - r[a] * r[b] * correction }
+                }
+            }
+        }
+        return (mean, gram)
+    }
+
+    /// Work (n d² flops) from which `covariance` accumulates row ranges in parallel.
+    static let parallelGramWork = Double(1 << 24)
+    /// Row ranges of a parallel covariance (fixed, so results do not depend on the core count).
+    static let parallelGramGroups = 4
+
+    /// Adds the lower triangle of `sum_i (x_i - mu)(x_i - mu)ᵀ` over `range` to `gram` and the
+    /// centred rows' column sums to `residue`, centring blocks of about 1 MiB at a time.
+    private func centredGram(rows range: Range<Int>, mean: [Double], gram: inout Matrix, residue: inout [Double]) {
+        let d = columns
+        let blockRows = max(1, min(range.count, (1 << 17) / d)) // about 1 MiB of centred rows per block
         var block = [Double](repeating: 0, count: blockRows * d)
         storage.withUnsafeBufferPointer { src in
             mean.withUnsafeBufferPointer { mu in
                 residue.withUnsafeMutableBufferPointer { r in
                     block.withUnsafeMutableBufferPointer { out in
                         gram.storage.withUnsafeMutableBufferPointer { g in
-                            var start = 0
-                            while start < rows {
-                                let count = min(blockRows, rows - start)
+                            var start = range.lowerBound
+                            while start < range.upperBound {
+                                let count = min(blockRows, range.upperBound - start)
                                 for i in 0..<count {
                                     let from = (start + i) * d, to = i * d
                                     for j in 0..<d {
@@ -68,17 +128,6 @@ extension Matrix {
                 }
             }
         }
-        gram.symmetrizeFromLower()
-        let n = Double(rows), denominator = n - Double(ddof)
-        let correction = 1.0 / (n * denominator)
-        gram.storage.withUnsafeMutableBufferPointer { g in
-            residue.withUnsafeBufferPointer { r in
-                for a in 0..<d {
-                    for b in 0..<d { g[a * d + b] = g[a * d + b] / denominator - r[a] * r[b] * correction }
-                }
-            }
-        }
-        return (mean, gram)
     }
 }
 
