@@ -14,11 +14,19 @@ extension GaussianMixtureModel {
     /// - **M-step** to θ_t: `N_k = sum_i r_ik`, `w_k = N_k / sum_j N_j`, `mu_k = (Rᵀ X)_k / N_k`
     ///   (BLAS dgemm), `Sigma_k = (1/N_k) sum_i r_ik (x_i - mu_k)(x_i - mu_k)ᵀ + regularization · I`
     ///   (per block of rows, one BLAS dgemm of the d × B centred block, columns scaled by r_ik,
-    ///   with the unscaled block, accumulated; the lower triangle is mirrored, so Sigma_k is
-    ///   exactly symmetric).
+    ///   with the unscaled block, accumulated per group of blocks, the groups' sums then added in
+    ///   group order; the lower triangle is mirrored, so Sigma_k is exactly symmetric).
     /// - **Stop** after the M-step when `|ℓ(θ_{t-1}) - ℓ(θ_{t-2})| < tolerance` (ℓ(θ_{-1}) = -inf):
     ///   `converged = true`, `iterations = t`. This is scikit-learn's rule, so iteration counts agree.
     /// A last E-step gives `lowerBound = ℓ(θ_T)` of the returned parameters.
+    ///
+    /// ## Cores
+    /// The rows are cut into blocks of B consecutive rows and the blocks into at most 8 contiguous
+    /// groups (`GaussianMixtureKernel.Workspace`), by n and d alone. For large fits (n K (d² + 16)
+    /// >= 2e5) the groups of the E-step and of the M-step's Gram matrices run on all cores, each
+    /// computed exactly as on one thread (single-threaded BLAS, same shapes); per-row results are
+    /// written to their rows and sums are taken in row or group order. So a fit is a function of
+    /// the data and the start alone, bit for bit the same on any number of cores or `--threads`.
     ///
     /// Without regularisation each iteration cannot decrease ℓ (up to rounding); regularisation
     /// (the M-step then is not the exact maximiser) and freezing an empty component may lower it
@@ -54,7 +62,8 @@ extension GaussianMixtureModel {
 /// contiguous runs of rows and vectorises whatever d is; the E- and M-steps work through blocks
 /// of B consecutive rows (`GaussianMixtureKernel.Workspace`), whose d × B buffers stay in cache
 /// for all K components, and their products are BLAS dgemm calls on those d × B blocks (for
-/// small d several times faster than on n × d ones).
+/// small d several times faster than on n × d ones). Fixed groups of blocks, each with its own
+/// buffers, may run on different cores without changing a bit (see `fit(_:startingFrom:)`).
 struct GaussianMixtureEM {
     /// Mixture parameters during EM, with their factorisations.
     struct State {
@@ -133,6 +142,8 @@ struct GaussianMixtureEM {
     var weightedSums: Matrix
     /// N_k.
     var totals: [Double]
+    /// G × K d × d: each group's part of each component's weighted Gram matrix (index g K + k).
+    var groupGrams: [Matrix]
 
     init(data: Matrix, components: Int, settings: GaussianMixtureModel, parallelism: GaussianMixtureKernel.Parallelism = .automatic) {
         self.data = data
@@ -147,6 +158,7 @@ struct GaussianMixtureEM {
         scratch = [Double](repeating: 0, count: n)
         weightedSums = Matrix(rows: components, columns: d)
         totals = [Double](repeating: 0, count: components)
+        groupGrams = [Matrix](repeating: Matrix(rows: d, columns: d), count: workspace.groups.count * components)
     }
 
     // MARK: - Initialisation
@@ -320,15 +332,18 @@ struct GaussianMixtureEM {
             state.weights[k] = totals[k] / active
             for j in 0..<d { state.means[k, j] = weightedSums[k, j] / totals[k] }
         }
-        // Weighted Gram matrices sum_i r_ik (x_i - mu_k)(x_i - mu_k)ᵀ, accumulated over blocks of
-        // columns of the d × n data: per block and component, the centred block Cᵀ and the same
-        // block with column i scaled by r_ik, multiplied by one dgemm (no square roots).
-        var grams = [Matrix](repeating: Matrix(rows: d, columns: d), count: kCount)
+        // Weighted Gram matrices sum_i r_ik (x_i - mu_k)(x_i - mu_k)ᵀ / N_k, accumulated over blocks
+        // of columns of the d × n data: per block and component, the centred block Cᵀ and the same
+        // block with column i scaled by r_ik, multiplied by one dgemm (no square roots), added up
+        // per group of blocks (the groups possibly in parallel); then the groups' sums are added
+        // in group order. The groups depend on n and d alone, so the bits do not depend on the cores.
         let columns = self.columns, means = state.means, frozen = state.frozen, scales = totals.map { 1 / $0 }
-        grams.withUnsafeMutableBufferPointer { pg in
+        let firstBlocks = workspace.groups.map(\.lowerBound)
+        let parallel = workspace.isParallel(components: kCount, parallelism)
+        groupGrams.withUnsafeMutableBufferPointer { pg in
             responsibilities.storage.withUnsafeBufferPointer { pr in
                 nonisolated(unsafe) let grams = pg.baseAddress!, r = pr.baseAddress!
-                workspace.forEachBlock(parallel: false) { _, b, rows, buffers in
+                workspace.forEachBlock(parallel: parallel) { g, b, rows, buffers in
                     let count = rows.count
                     for k in 0..<kCount where !frozen[k] {
                         buffers.vector.withUnsafeMutableBufferPointer { pv in
@@ -356,11 +371,16 @@ struct GaussianMixtureEM {
                                 }
                             }
                         }
-                        Matrix.gemm(buffers.product, .none, buffers.centred, .transpose, alpha: scales[k], beta: b == 0 ? 0 : 1,
-                                    into: &grams[k])
+                        Matrix.gemm(buffers.product, .none, buffers.centred, .transpose, alpha: scales[k],
+                                    beta: b == firstBlocks[g] ? 0 : 1, into: &grams[g * kCount + k])
                     }
                 }
             }
+        }
+        var grams = [Matrix](repeating: Matrix(rows: d, columns: d), count: kCount)
+        for k in 0..<kCount where !state.frozen[k] {
+            grams[k] = groupGrams[k]
+            for g in 1..<max(firstBlocks.count, 1) { grams[k].add(groupGrams[g * kCount + k]) }
         }
         for k in 0..<kCount where !state.frozen[k] {
             var raw = grams[k]
@@ -410,9 +430,9 @@ enum GaussianMixtureKernel {
         case always
     }
 
-    /// Work per E-step, `n K (d² + 16)` (the dgemm's d² flops plus about 16 for centring, norms and
-    /// an exponential per row and component), from which the block groups run in parallel: about
-    /// 0.1 ms of work, far above the cost of waking the other cores.
+    /// Work per E- or M-step, `n K (d² + 16)` (the dgemm's d² flops plus about 16 for centring,
+    /// norms and an exponential per row and component), from which the block groups run in
+    /// parallel: about 0.1 ms of work, far above the cost of waking the other cores.
     static let parallelWork = 2e5
 
     /// Buffers for the E- and M-steps, which work on blocks of `blockSize` consecutive rows (the
