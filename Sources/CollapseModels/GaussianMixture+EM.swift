@@ -14,11 +14,19 @@ extension GaussianMixtureModel {
     /// - **M-step** to θ_t: `N_k = sum_i r_ik`, `w_k = N_k / sum_j N_j`, `mu_k = (Rᵀ X)_k / N_k`
     ///   (BLAS dgemm), `Sigma_k = (1/N_k) sum_i r_ik (x_i - mu_k)(x_i - mu_k)ᵀ + regularization · I`
     ///   (per block of rows, one BLAS dgemm of the d × B centred block, columns scaled by r_ik,
-    ///   with the unscaled block, accumulated; the lower triangle is mirrored, so Sigma_k is
-    ///   exactly symmetric).
+    ///   with the unscaled block, accumulated per group of blocks, the groups' sums then added in
+    ///   group order; the lower triangle is mirrored, so Sigma_k is exactly symmetric).
     /// - **Stop** after the M-step when `|ℓ(θ_{t-1}) - ℓ(θ_{t-2})| < tolerance` (ℓ(θ_{-1}) = -inf):
     ///   `converged = true`, `iterations = t`. This is scikit-learn's rule, so iteration counts agree.
     /// A last E-step gives `lowerBound = ℓ(θ_T)` of the returned parameters.
+    ///
+    /// ## Cores
+    /// The rows are cut into blocks of B consecutive rows and the blocks into at most 8 contiguous
+    /// groups (`GaussianMixtureKernel.Workspace`), by n and d alone. For large fits (n K (d² + 16)
+    /// >= 2e5) the groups of the E-step and of the M-step's Gram matrices run on all cores, each
+    /// computed exactly as on one thread (single-threaded BLAS, same shapes); per-row results are
+    /// written to their rows and sums are taken in row or group order. So a fit is a function of
+    /// the data and the start alone, bit for bit the same on any number of cores or `--threads`.
     ///
     /// Without regularisation each iteration cannot decrease ℓ (up to rounding); regularisation
     /// (the M-step then is not the exact maximiser) and freezing an empty component may lower it
@@ -54,7 +62,8 @@ extension GaussianMixtureModel {
 /// contiguous runs of rows and vectorises whatever d is; the E- and M-steps work through blocks
 /// of B consecutive rows (`GaussianMixtureKernel.Workspace`), whose d × B buffers stay in cache
 /// for all K components, and their products are BLAS dgemm calls on those d × B blocks (for
-/// small d several times faster than on n × d ones).
+/// small d several times faster than on n × d ones). Fixed groups of blocks, each with its own
+/// buffers, may run on different cores without changing a bit (see `fit(_:startingFrom:)`).
 struct GaussianMixtureEM {
     /// Mixture parameters during EM, with their factorisations.
     struct State {
@@ -125,15 +134,20 @@ struct GaussianMixtureEM {
     var responsibilities: Matrix
     /// Block buffers shared by the E- and M-steps.
     var workspace: GaussianMixtureKernel.Workspace
-    /// n numbers of scratch (k-means++ distances).
+    /// n numbers of scratch (k-means++ distances; each row's log-likelihood in the E-step).
     var scratch: [Double]
+    /// Whether the E- and M-steps may split their blocks over the cores.
+    let parallelism: GaussianMixtureKernel.Parallelism
     /// K × d: Rᵀ X.
     var weightedSums: Matrix
     /// N_k.
     var totals: [Double]
+    /// G × K d × d: each group's part of each component's weighted Gram matrix (index g K + k).
+    var groupGrams: [Matrix]
 
-    init(data: Matrix, components: Int, settings: GaussianMixtureModel) {
+    init(data: Matrix, components: Int, settings: GaussianMixtureModel, parallelism: GaussianMixtureKernel.Parallelism = .automatic) {
         self.data = data
+        self.parallelism = parallelism
         columns = data.transposed()
         n = data.rows
         d = data.columns
@@ -144,6 +158,7 @@ struct GaussianMixtureEM {
         scratch = [Double](repeating: 0, count: n)
         weightedSums = Matrix(rows: components, columns: d)
         totals = [Double](repeating: 0, count: components)
+        groupGrams = [Matrix](repeating: Matrix(rows: d, columns: d), count: workspace.groups.count * components)
     }
 
     // MARK: - Initialisation
@@ -265,11 +280,28 @@ struct GaussianMixtureEM {
     }
 
     /// Fills `responsibilities` with r_ik for `state`; returns ℓ(state), the mean log-likelihood per row.
+    ///
+    /// Per block of rows, the log-terms and then their row reduction (while the block is in
+    /// cache), the groups of blocks in parallel when large enough; each row's lse goes to
+    /// `scratch`, summed afterwards in row order, so ℓ has the same bits on any number of cores.
     mutating func eStep(_ state: State) -> Double {
-        GaussianMixtureKernel.weightedLogTerms(columns, weights: state.weights, means: state.means, whiteners: state.whiteners,
-                                               logNormalisers: state.logNormalisers, workspace: &workspace, into: &responsibilities)
-        let sum = GaussianMixtureKernel.reduceRows(&responsibilities, responsibilities: true,
-                                                   fallbackComponent: state.fallbackComponent, rowTotals: nil)
+        let columns = self.columns, weights = state.weights, means = state.means, whiteners = state.whiteners
+        let offsets = GaussianMixtureKernel.offsets(weights: weights, logNormalisers: state.logNormalisers)
+        let kCount = componentCount, fallback = state.fallbackComponent
+        let parallel = workspace.isParallel(components: kCount, parallelism)
+        responsibilities.storage.withUnsafeMutableBufferPointer { pr in
+            scratch.withUnsafeMutableBufferPointer { ps in
+                nonisolated(unsafe) let terms = pr.baseAddress!, rowTotals = ps.baseAddress!
+                workspace.forEachBlock(parallel: parallel) { _, _, rows, buffers in
+                    GaussianMixtureKernel.logTerms(columns, rows: rows, weights: weights, offsets: offsets, means: means,
+                                                   whiteners: whiteners, buffers: &buffers, into: terms)
+                    _ = GaussianMixtureKernel.reduceRows(terms, rows: rows, components: kCount, responsibilities: true,
+                                                         fallbackComponent: fallback, rowTotals: rowTotals)
+                }
+            }
+        }
+        var sum = 0.0
+        for i in 0..<n { sum += scratch[i] }
         return sum / Double(n)
     }
 
@@ -300,46 +332,55 @@ struct GaussianMixtureEM {
             state.weights[k] = totals[k] / active
             for j in 0..<d { state.means[k, j] = weightedSums[k, j] / totals[k] }
         }
-        // Weighted Gram matrices sum_i r_ik (x_i - mu_k)(x_i - mu_k)ᵀ, accumulated over blocks of
-        // columns of the d × n data: per block and component, the centred block Cᵀ and the same
-        // block with column i scaled by r_ik, multiplied by one dgemm (no square roots).
-        var grams = [Matrix](repeating: Matrix(rows: d, columns: d), count: kCount)
-        let blocks = workspace.blocks
-        for (b, block) in blocks.enumerated() {
-            workspace.withBlock(count: block.count) { buffers in
-                let count = block.count
-                for k in 0..<kCount where !state.frozen[k] {
-                    responsibilities.storage.withUnsafeBufferPointer { pr in
+        // Weighted Gram matrices sum_i r_ik (x_i - mu_k)(x_i - mu_k)ᵀ / N_k, accumulated over blocks
+        // of columns of the d × n data: per block and component, the centred block Cᵀ and the same
+        // block with column i scaled by r_ik, multiplied by one dgemm (no square roots), added up
+        // per group of blocks (the groups possibly in parallel); then the groups' sums are added
+        // in group order. The groups depend on n and d alone, so the bits do not depend on the cores.
+        let columns = self.columns, means = state.means, frozen = state.frozen, scales = totals.map { 1 / $0 }
+        let firstBlocks = workspace.groups.map(\.lowerBound)
+        let parallel = workspace.isParallel(components: kCount, parallelism)
+        groupGrams.withUnsafeMutableBufferPointer { pg in
+            responsibilities.storage.withUnsafeBufferPointer { pr in
+                nonisolated(unsafe) let grams = pg.baseAddress!, r = pr.baseAddress!
+                workspace.forEachBlock(parallel: parallel) { g, b, rows, buffers in
+                    let count = rows.count
+                    for k in 0..<kCount where !frozen[k] {
                         buffers.vector.withUnsafeMutableBufferPointer { pv in
-                            var r = pr.baseAddress! + block.start * kCount + k
+                            var source = r + rows.lowerBound * kCount + k
                             for t in 0..<count {
-                                pv[t] = r.pointee
-                                r += kCount
+                                pv[t] = source.pointee
+                                source += kCount
                             }
                         }
-                    }
-                    columns.storage.withUnsafeBufferPointer { pt in
-                        buffers.vector.withUnsafeBufferPointer { pv in
-                            buffers.centred.storage.withUnsafeMutableBufferPointer { pc in
-                                buffers.product.storage.withUnsafeMutableBufferPointer { pw in
-                                    for j in 0..<d {
-                                        let mu = state.means[k, j]
-                                        let source = pt.baseAddress! + j * n + block.start
-                                        let centred = pc.baseAddress! + j * count, weighted = pw.baseAddress! + j * count
-                                        for t in 0..<count {
-                                            let c = source[t] - mu
-                                            centred[t] = c
-                                            weighted[t] = pv[t] * c
+                        columns.storage.withUnsafeBufferPointer { pt in
+                            buffers.vector.withUnsafeBufferPointer { pv in
+                                buffers.centred.storage.withUnsafeMutableBufferPointer { pc in
+                                    buffers.product.storage.withUnsafeMutableBufferPointer { pw in
+                                        for j in 0..<d {
+                                            let mu = means[k, j]
+                                            let source = pt.baseAddress! + j * n + rows.lowerBound
+                                            let centred = pc.baseAddress! + j * count, weighted = pw.baseAddress! + j * count
+                                            for t in 0..<count {
+                                                let c = source[t] - mu
+                                                centred[t] = c
+                                                weighted[t] = pv[t] * c
+                                            }
                                         }
                                     }
                                 }
                             }
                         }
+                        Matrix.gemm(buffers.product, .none, buffers.centred, .transpose, alpha: scales[k],
+                                    beta: b == firstBlocks[g] ? 0 : 1, into: &grams[g * kCount + k])
                     }
-                    Matrix.gemm(buffers.product, .none, buffers.centred, .transpose, alpha: 1 / totals[k], beta: b == 0 ? 0 : 1,
-                                into: &grams[k])
                 }
             }
+        }
+        var grams = [Matrix](repeating: Matrix(rows: d, columns: d), count: kCount)
+        for k in 0..<kCount where !state.frozen[k] {
+            grams[k] = groupGrams[k]
+            for g in 1..<max(firstBlocks.count, 1) { grams[k].add(groupGrams[g * kCount + k]) }
         }
         for k in 0..<kCount where !state.frozen[k] {
             var raw = grams[k]
@@ -379,9 +420,29 @@ struct GaussianMixtureEM {
 enum GaussianMixtureKernel {
     static let logTwoPi = Foundation.log(2 * Double.pi)
 
+    /// Whether the block loops of the E- and M-steps may run on several cores.
+    enum Parallelism: Sendable {
+        /// In parallel when the work is at least `parallelWork` (and there are at least two groups).
+        case automatic
+        /// Always on the calling thread.
+        case never
+        /// In parallel whenever there are at least two groups (for tests).
+        case always
+    }
+
+    /// Work per E- or M-step, `n K (d² + 16)` (the dgemm's d² flops plus about 16 for centring,
+    /// norms and an exponential per row and component), from which the block groups run in
+    /// parallel: about 0.1 ms of work, far above the cost of waking the other cores.
+    static let parallelWork = 2e5
+
     /// Buffers for the E- and M-steps, which work on blocks of `blockSize` consecutive rows (the
     /// last block may be shorter): a block's d × B buffers stay in cache while every component
     /// uses them, instead of streaming n × d arrays through memory once per component.
+    ///
+    /// The blocks form `G = min(blocks, maxGroups)` groups of consecutive blocks, each with its own
+    /// buffers, so groups can run concurrently. Blocks and groups depend on n and d alone (never
+    /// on the number of cores), and every block is computed the same way wherever it runs
+    /// (single-threaded BLAS on the same shapes): which thread runs a group cannot change a bit.
     struct Workspace {
         /// One block's buffers.
         struct Buffers {
@@ -399,16 +460,34 @@ enum GaussianMixtureKernel {
             }
         }
 
+        /// One group's buffers: `full` for its blocks of B rows, `tail` (last group only) for a
+        /// shorter last block.
+        struct Slot {
+            var full: Buffers
+            var tail: Buffers?
+        }
+
         /// Rows per block, `B = min(n, max(128, 4096 / d))`: about 32 KiB per d × B buffer (L1/L2
         /// resident), at least 128 rows so that each dgemm call has work to amortise its overhead.
         let blockSize: Int
+        /// d, the number of columns.
+        let dimension: Int
         /// (first row, row count) of each block, in order.
         let blocks: [(start: Int, count: Int)]
-        var full: Buffers
-        var tail: Buffers?
+        /// The indices into `blocks` of each group: G contiguous runs, group g holding blocks
+        /// `g b / G ..< (g + 1) b / G` of the b blocks.
+        let groups: [Range<Int>]
+        /// One slot of buffers per group.
+        var slots: [Slot]
+
+        /// At most this many groups: enough for the dynamic scheduling of `concurrentPerform` to
+        /// balance a few cores, few enough that each group has several blocks of work.
+        static let maxGroups = 8
 
         init(rows n: Int, columns d: Int) {
-            blockSize = max(1, min(n, max(128, 4_096 / max(d, 1))))
+            let blockSize = max(1, min(n, max(128, 4_096 / max(d, 1))))
+            self.blockSize = blockSize
+            dimension = d
             var blocks: [(start: Int, count: Int)] = []
             var start = 0
             while start < n {
@@ -416,14 +495,47 @@ enum GaussianMixtureKernel {
                 start += blockSize
             }
             self.blocks = blocks
-            full = Buffers(columns: d, count: blockSize)
+            let groupCount = min(blocks.count, Self.maxGroups)
+            groups = (0..<groupCount).map { g in (g * blocks.count / groupCount)..<((g + 1) * blocks.count / groupCount) }
             let rest = n % blockSize
-            tail = rest == 0 ? nil : Buffers(columns: d, count: rest)
+            slots = (0..<groupCount).map { g in
+                Slot(full: Buffers(columns: d, count: blockSize),
+                     tail: rest != 0 && g == groupCount - 1 ? Buffers(columns: d, count: rest) : nil)
+            }
         }
 
-        /// Runs `body` on the buffers for a block of `count` rows.
-        mutating func withBlock(count: Int, _ body: (inout Buffers) -> Void) {
-            if count == blockSize { body(&full) } else { body(&tail!) }
+        /// Whether the block loops run in parallel for K components under `parallelism`.
+        func isParallel(components kCount: Int, _ parallelism: Parallelism) -> Bool {
+            guard groups.count > 1 else { return false }
+            switch parallelism {
+            case .never: return false
+            case .always: return true
+            case .automatic:
+                let n = blocks.last.map { $0.start + $0.count } ?? 0
+                return Double(n) * Double(kCount) * Double(dimension * dimension + 16) >= GaussianMixtureKernel.parallelWork
+            }
+        }
+
+        /// Runs `body(g, b, rows, &buffers)` for every block b (rows `rows`) of every group g on group g's buffers:
+        /// the blocks of a group in order; with `parallel`, the groups concurrently
+        /// (`DispatchQueue.concurrentPerform`), else one after the other. `body` may write only
+        /// what belongs to its block or its group.
+        mutating func forEachBlock(parallel: Bool, _ body: @Sendable (_ group: Int, _ block: Int, _ rows: Range<Int>, _ buffers: inout Buffers) -> Void) {
+            let blocks = self.blocks, groups = self.groups, blockSize = self.blockSize
+            slots.withUnsafeMutableBufferPointer { buffer in
+                nonisolated(unsafe) let slots = buffer.baseAddress!
+                @Sendable func run(_ g: Int) {
+                    for b in groups[g] {
+                        let rows = blocks[b].start..<(blocks[b].start + blocks[b].count)
+                        if rows.count == blockSize { body(g, b, rows, &slots[g].full) } else { body(g, b, rows, &slots[g].tail!) }
+                    }
+                }
+                if parallel {
+                    DispatchQueue.concurrentPerform(iterations: groups.count) { g in run(g) }
+                } else {
+                    for g in groups.indices { run(g) }
+                }
+            }
         }
     }
 
@@ -437,57 +549,69 @@ enum GaussianMixtureKernel {
     /// `out[i, k] = log w_k + logNormalisers[k] - |L_k⁻¹(x_i - mu_k)|² / 2`, or -inf when w_k = 0,
     /// for the data given as its d × n transpose `columns`.
     ///
-    /// Per component: a centred copy `Cᵀ = Xᵀ - mu_k 1ᵀ` (the subtraction comes first, so rows far
-    /// from the origin lose no accuracy), one BLAS dgemm `Y = L_k⁻¹ Cᵀ` with the explicit
-    /// triangular inverse (`whiteners[k] = L_k⁻ᵀ`, as scikit-learn's precision Cholesky factor;
-    /// a right-side dtrsm on n × d rows is about five times slower than this dgemm for small d),
-    /// then the squared column norms of Y, summed over j = 0 ..< d in order. A NaN quadratic form
-    /// (possible only once whitened entries overflow) counts as +inf.
+    /// Per block of rows and component (`logTerms`): a centred copy `Cᵀ = Xᵀ - mu_k 1ᵀ` (the
+    /// subtraction comes first, so rows far from the origin lose no accuracy), one BLAS dgemm
+    /// `Y = L_k⁻¹ Cᵀ` with the explicit triangular inverse (`whiteners[k] = L_k⁻ᵀ`, as scikit-learn's
+    /// precision Cholesky factor; a right-side dtrsm on n × d rows is about five times slower than
+    /// this dgemm for small d), then the squared column norms of Y, summed over j = 0 ..< d in
+    /// order. A NaN quadratic form (possible only once whitened entries overflow) counts as +inf.
+    /// Rows do not interact, so the groups of blocks may run in parallel (`parallelism`) with the
+    /// same bits.
     static func weightedLogTerms(_ columns: Matrix, weights: [Double], means: Matrix, whiteners: [Matrix], logNormalisers: [Double],
-                                 workspace: inout Workspace, into out: inout Matrix) {
+                                 workspace: inout Workspace, parallelism: Parallelism = .automatic, into out: inout Matrix) {
         let d = columns.rows, n = columns.columns, kCount = weights.count
-        precondition(workspace.full.centred.rows == d && (workspace.blocks.last.map { $0.start + $0.count } ?? 0) == n
+        precondition(workspace.dimension == d && (workspace.blocks.last.map { $0.start + $0.count } ?? 0) == n
                         && out.rows == n && out.columns == kCount,
-                     "weightedLogTerms: data (transposed) \(columns.shapeDescription), workspace for \(workspace.full.centred.rows) columns, output \(out.shapeDescription) for \(kCount) components")
+                     "weightedLogTerms: data (transposed) \(columns.shapeDescription), workspace for \(workspace.dimension) columns, output \(out.shapeDescription) for \(kCount) components")
         if n == 0 { return }
-        let offsets = (0..<kCount).map { weights[$0] > 0 ? Foundation.log(weights[$0]) + logNormalisers[$0] : -.infinity }
-        for block in workspace.blocks {
-            workspace.withBlock(count: block.count) { buffers in
-                let count = block.count
-                for k in 0..<kCount {
-                    guard weights[k] > 0 else {
-                        out.storage.withUnsafeMutableBufferPointer { po in
-                            for t in 0..<count { po[(block.start + t) &* kCount &+ k] = -.infinity }
-                        }
-                        continue
+        let offsets = self.offsets(weights: weights, logNormalisers: logNormalisers)
+        let parallel = workspace.isParallel(components: kCount, parallelism)
+        out.storage.withUnsafeMutableBufferPointer { po in
+            nonisolated(unsafe) let terms = po.baseAddress!
+            workspace.forEachBlock(parallel: parallel) { _, _, rows, buffers in
+                logTerms(columns, rows: rows, weights: weights, offsets: offsets, means: means, whiteners: whiteners,
+                         buffers: &buffers, into: terms)
+            }
+        }
+    }
+
+    /// `log w_k + logNormalisers[k]`, or -inf when w_k = 0.
+    static func offsets(weights: [Double], logNormalisers: [Double]) -> [Double] {
+        (0..<weights.count).map { weights[$0] > 0 ? Foundation.log(weights[$0]) + logNormalisers[$0] : -.infinity }
+    }
+
+    /// Rows `rows` (one block) of `weightedLogTerms`, written into the n × K row-major `out`.
+    static func logTerms(_ columns: Matrix, rows: Range<Int>, weights: [Double], offsets: [Double], means: Matrix,
+                         whiteners: [Matrix], buffers: inout Workspace.Buffers, into out: UnsafeMutablePointer<Double>) {
+        let d = columns.rows, n = columns.columns, kCount = weights.count, count = rows.count
+        for k in 0..<kCount {
+            guard weights[k] > 0 else {
+                for t in 0..<count { out[(rows.lowerBound + t) &* kCount &+ k] = -.infinity }
+                continue
+            }
+            columns.storage.withUnsafeBufferPointer { pt in
+                buffers.centred.storage.withUnsafeMutableBufferPointer { pc in
+                    for j in 0..<d {
+                        let mu = means[k, j]
+                        let source = pt.baseAddress! + j * n + rows.lowerBound, target = pc.baseAddress! + j * count
+                        for t in 0..<count { target[t] = source[t] - mu }
                     }
-                    columns.storage.withUnsafeBufferPointer { pt in
-                        buffers.centred.storage.withUnsafeMutableBufferPointer { pc in
-                            for j in 0..<d {
-                                let mu = means[k, j]
-                                let source = pt.baseAddress! + j * n + block.start, target = pc.baseAddress! + j * count
-                                for t in 0..<count { target[t] = source[t] - mu }
-                            }
-                        }
+                }
+            }
+            Matrix.gemm(whiteners[k], .transpose, buffers.centred, .none, into: &buffers.product)
+            buffers.product.storage.withUnsafeBufferPointer { py in
+                buffers.vector.withUnsafeMutableBufferPointer { pq in
+                    for t in 0..<count { pq[t] = py[t] * py[t] }
+                    for j in 1..<max(d, 1) {
+                        let row = py.baseAddress! + j * count
+                        for t in 0..<count { pq[t] += row[t] * row[t] }
                     }
-                    Matrix.gemm(whiteners[k], .transpose, buffers.centred, .none, into: &buffers.product)
-                    buffers.product.storage.withUnsafeBufferPointer { py in
-                        buffers.vector.withUnsafeMutableBufferPointer { pq in
-                            for t in 0..<count { pq[t] = py[t] * py[t] }
-                            for j in 1..<max(d, 1) {
-                                let row = py.baseAddress! + j * count
-                                for t in 0..<count { pq[t] += row[t] * row[t] }
-                            }
-                            out.storage.withUnsafeMutableBufferPointer { po in
-                                var target = po.baseAddress! + block.start * kCount + k
-                                let offset = offsets[k]
-                                for t in 0..<count {
-                                    let q = pq[t].isNaN ? Double.infinity : pq[t]
-                                    target.pointee = offset - 0.5 * q
-                                    target += kCount
-                                }
-                            }
-                        }
+                    var target = out + rows.lowerBound * kCount + k
+                    let offset = offsets[k]
+                    for t in 0..<count {
+                        let q = pq[t].isNaN ? Double.infinity : pq[t]
+                        target.pointee = offset - 0.5 * q
+                        target += kCount
                     }
                 }
             }
@@ -505,40 +629,49 @@ enum GaussianMixtureKernel {
     static func reduceRows(_ m: inout Matrix, responsibilities: Bool, fallbackComponent: Int,
                            rowTotals: UnsafeMutablePointer<Double>?) -> Double {
         let n = m.rows, kCount = m.columns
+        return m.storage.withUnsafeMutableBufferPointer { p in
+            guard let base = p.baseAddress else { return 0 }
+            return reduceRows(base, rows: 0..<n, components: kCount, responsibilities: responsibilities,
+                              fallbackComponent: fallbackComponent, rowTotals: rowTotals)
+        }
+    }
+
+    /// `reduceRows` on rows `rows` of the n × K row-major matrix at `m` (lse_i to `rowTotals[i]`).
+    /// - Returns: `sum_{i in rows} lse_i`, in row order from 0.
+    static func reduceRows(_ m: UnsafeMutablePointer<Double>, rows: Range<Int>, components kCount: Int, responsibilities: Bool,
+                           fallbackComponent: Int, rowTotals: UnsafeMutablePointer<Double>?) -> Double {
         var sum = 0.0
-        m.storage.withUnsafeMutableBufferPointer { p in
-            for i in 0..<n {
-                let row = p.baseAddress! + i * kCount
-                var top = -Double.infinity, arg = -1
-                for k in 0..<kCount where row[k] > top {
-                    top = row[k]
-                    arg = k
-                }
-                var lse = -Double.infinity
-                if arg < 0 {
-                    if responsibilities {
-                        for k in 0..<kCount { row[k] = 0 }
-                        row[fallbackComponent] = 1
-                    }
-                } else {
-                    var rest = 0.0
-                    if responsibilities {
-                        for k in 0..<kCount where k != arg {
-                            let e = Foundation.exp(row[k] - top)
-                            row[k] = e
-                            rest += e
-                        }
-                        let scale = 1 / (1 + rest)
-                        for k in 0..<kCount where k != arg { row[k] *= scale }
-                        row[arg] = scale
-                    } else {
-                        for k in 0..<kCount where k != arg { rest += Foundation.exp(row[k] - top) }
-                    }
-                    lse = top + Foundation.log(1 + rest)
-                }
-                rowTotals?[i] = lse
-                sum += lse
+        for i in rows {
+            let row = m + i * kCount
+            var top = -Double.infinity, arg = -1
+            for k in 0..<kCount where row[k] > top {
+                top = row[k]
+                arg = k
             }
+            var lse = -Double.infinity
+            if arg < 0 {
+                if responsibilities {
+                    for k in 0..<kCount { row[k] = 0 }
+                    row[fallbackComponent] = 1
+                }
+            } else {
+                var rest = 0.0
+                if responsibilities {
+                    for k in 0..<kCount where k != arg {
+                        let e = Foundation.exp(row[k] - top)
+                        row[k] = e
+                        rest += e
+                    }
+                    let scale = 1 / (1 + rest)
+                    for k in 0..<kCount where k != arg { row[k] *= scale }
+                    row[arg] = scale
+                } else {
+                    for k in 0..<kCount where k != arg { rest += Foundation.exp(row[k] - top) }
+                }
+                lse = top + Foundation.log(1 + rest)
+            }
+            rowTotals?[i] = lse
+            sum += lse
         }
         return sum
     }

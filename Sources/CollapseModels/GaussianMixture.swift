@@ -99,14 +99,22 @@ public struct GaussianMixtureModel: GenerativeModel {
 
     /// Fits the mixture to the n × d rows of `data` (see the type's documentation).
     ///
-    /// Same settings, data and stream state give a bit-identical fit (with single-threaded BLAS).
+    /// Same settings, data and stream state give a bit-identical fit (with single-threaded BLAS),
+    /// on any number of cores: large fits split their EM steps over the cores in a way fixed by the
+    /// data's shape alone (see `GaussianMixtureModel.fit(_:startingFrom:)`).
     /// - Throws: `.tooFewRows` when n < K (or n = 0), `.dimensionMismatch` for zero columns,
     ///   `.nonFiniteData` for NaN/inf entries.
     /// - Precondition: `validate()` passes.
     /// - Complexity: `nInit` × (k-means++ `O(n K d)` + iterations × `O(K n d²)`).
     public func fit<R: RandomStream>(_ data: Matrix, using rng: inout R) throws(FitError) -> FittedGaussianMixture {
+        try fit(data, using: &rng, parallelism: .automatic)
+    }
+
+    /// `fit(_:using:)` with the E- and M-steps' use of the cores forced (the fit is the same).
+    func fit<R: RandomStream>(_ data: Matrix, using rng: inout R,
+                              parallelism: GaussianMixtureKernel.Parallelism) throws(FitError) -> FittedGaussianMixture {
         try checkFittable(data)
-        var engine = GaussianMixtureEM(data: data, components: components, settings: self)
+        var engine = GaussianMixtureEM(data: data, components: components, settings: self, parallelism: parallelism)
         var best: (state: GaussianMixtureEM.State, report: GaussianMixtureEM.Report)?
         for _ in 0..<nInit {
             var state = engine.kMeansPlusPlusStart(using: &rng)

@@ -319,6 +319,40 @@ private func rows(of x: Matrix, labels: [Int], equalTo k: Int) -> Matrix {
         #expect(fitA.sample(count: 50, options: .plain, using: &a) == fitB.sample(count: 50, options: .plain, using: &b))
     }
 
+    /// The E- and M-steps split their row blocks into groups fixed by n and d alone, each block
+    /// computed the same way wherever it runs, so a fit with the groups on all cores is bit for bit
+    /// the fit on the calling thread. The data have more blocks than groups and a short last block.
+    @Test(arguments: [(4, 2, 20_001), (3, 5, 10_007)])
+    func parallelFitIsBitIdenticalToSequential(components: Int, dimension: Int, rows: Int) throws {
+        var rng = Philox4x32(seed: modelTestSeed, path: [52, UInt32(dimension)])
+        var data = Matrix(rows: rows, columns: dimension)
+        data.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
+        for i in 0..<rows { data[i, i % dimension] += Double(3 * (i % components)) }
+        let workspace = GaussianMixtureKernel.Workspace(rows: rows, columns: dimension)
+        #expect(workspace.blocks.count > GaussianMixtureKernel.Workspace.maxGroups)
+        #expect(workspace.blocks.last!.count < workspace.blockSize)
+        let model = GaussianMixtureModel(components: components, nInit: 2, tolerance: 1e-6)
+        var a = rng, b = rng
+        let parallel = try model.fit(data, using: &a, parallelism: .always)
+        let sequential = try model.fit(data, using: &b, parallelism: .never)
+        #expect(parallel.iterations > 1)
+        #expect(parallel.weights == sequential.weights && parallel.means == sequential.means)
+        #expect(parallel.covariances == sequential.covariances)
+        #expect(parallel.lowerBound == sequential.lowerBound && parallel.lowerBoundTrace == sequential.lowerBoundTrace)
+        #expect(parallel == sequential && a == b)
+        // The fitted model's log-terms (behind logDensities) likewise.
+        let terms = [GaussianMixtureKernel.Parallelism.always, .never].map { parallelism in
+            var w = GaussianMixtureKernel.Workspace(rows: rows, columns: dimension)
+            var out = Matrix(rows: rows, columns: components)
+            GaussianMixtureKernel.weightedLogTerms(data.transposed(), weights: parallel.weights, means: parallel.means,
+                                                   whiteners: parallel.choleskyFactors.map(GaussianMixtureKernel.whitener),
+                                                   logNormalisers: parallel.logNormalisers, workspace: &w,
+                                                   parallelism: parallelism, into: &out)
+            return out
+        }
+        #expect(terms[0] == terms[1])
+    }
+
     /// Components 200 sd apart, so `predictComponents` labels every sample row by the component
     /// that drew it. Counts: multinomial, SE sqrt(n w (1 - w)). With temperature tau, component k's
     /// rows are N(mu_k, tau² Sigma_k): sample mean SE tau sqrt(Sigma_jj / n_k), sample covariance
