@@ -29,8 +29,10 @@ public struct GaussianModel: GenerativeModel {
         guard data.columns == 1 else { throw .dimensionMismatch(expected: 1, got: data.columns) }
         let needed = estimator.ddof + 1
         guard data.rows >= needed else { throw .tooFewRows(needed: needed, got: data.rows) }
-        guard data.isFinite else { throw .nonFiniteData }
         let (mean, variance) = Descriptive.meanAndVariance(data.storage, ddof: estimator.ddof)
+        // A NaN or infinite row makes the mean non-finite, so a finite mean proves the data finite
+        // and saves a pass over them.
+        guard mean.isFinite || data.isFinite else { throw .nonFiniteData }
         return FittedGaussian(mean: mean, variance: variance)
     }
 }

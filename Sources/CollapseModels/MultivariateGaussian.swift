@@ -27,8 +27,10 @@ public struct MultivariateGaussianModel: GenerativeModel {
         let needed = estimator.ddof + 1
         guard data.rows >= needed else { throw .tooFewRows(needed: needed, got: data.rows) }
         guard data.columns >= 1 else { throw .dimensionMismatch(expected: 1, got: 0) }
-        guard data.isFinite else { throw .nonFiniteData }
         var (mean, covariance) = data.covariance(ddof: estimator.ddof)
+        // A NaN or infinite entry makes its column's mean non-finite: finite means prove the data
+        // finite and save a pass over them.
+        guard mean.allSatisfy(\.isFinite) || data.isFinite else { throw .nonFiniteData }
         if regularization > 0 {
             for j in 0..<data.columns { covariance[j, j] += regularization }
         }
