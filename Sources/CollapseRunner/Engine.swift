@@ -117,7 +117,7 @@ public struct Engine {
         }
         var state = try files.openPartial(identity: identity, header: metricsHeader, resume: options.resume)
         let firstChain = state.chainsDone
-        BLAS.useOneThread()
+        BLAS.setThreadCount(1)
 
         let work = Array(range)
         let pending = work.dropFirst(firstChain)

@@ -51,6 +51,9 @@ struct Run: ParsableCommand {
         let options = RunOptions(outputDirectory: directory, threads: threads, shard: try shard.map(Self.parseShard),
                                  resume: resume, force: force, progress: !quiet && isatty(2) == 1)
         Interruption.shared.install()
+        // Single-threaded from here: OpenBLAS's idle pool can be stopped safely (the engine keeps
+        // BLAS at one thread per call; an in-process caller running BLAS concurrently could not).
+        BLAS.useOneThread()
         var resumeCommand = "collapse run \(config) --resume"
         if let out { resumeCommand += " --out \(out)" }
         if let shard { resumeCommand += " --shard \(shard)" }

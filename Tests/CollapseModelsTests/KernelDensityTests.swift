@@ -135,14 +135,14 @@ private func normalDensity(_ z: Double) -> Double { Foundation.exp(SpecialFuncti
         #expect(far[1] == -.infinity && far[2].isNaN, "overflow / NaN: \(far)")
     }
 
-    /// Large evaluations split their 64-row query blocks over the cores; each block is computed
+    /// Large evaluations split their query blocks over the cores; each block is computed
     /// as when it is evaluated alone (below the parallel threshold), so the bits are the same.
     @Test func parallelQueryBlocksGiveTheSequentialBits() throws {
         var rng = kdeStream(9)
         var training = Matrix(rows: 3000, columns: 2)
         training.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
         let fit = try KernelDensityModel(bandwidth: .scott).fit(training, using: &rng)
-        let m = 12 * FittedKernelDensity.queryBlockRows + 7
+        let m = 24 * FittedKernelDensity.queryBlockRows + 7
         var queries = Matrix(rows: m, columns: 2)
         queries.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
         #expect(Double(m * 3000 * 2) >= FittedKernelDensity.parallelWork)

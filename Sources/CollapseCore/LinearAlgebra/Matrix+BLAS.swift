@@ -33,7 +33,8 @@ public enum BLAS {
     /// `sched_yield` for about 10⁸ cycles before it sleeps, which in a short run takes a core from
     /// the replicate chains. `blas_thread_shutdown_` (looked up at run time: OpenBLAS's serial
     /// build has no thread pool) joins them; OpenBLAS starts them again if a later call is given
-    /// more than one thread.
+    /// more than one thread. Call it only while no other thread is inside BLAS (the `collapse`
+    /// command does, before a run starts): stopping the pool under a multi-threaded call can hang it.
     public static func useOneThread() {
         setThreadCount(1)
         typealias Shutdown = @convention(c) () -> Int32
