@@ -78,6 +78,23 @@ import Testing
 
     /// Alias-table draws fit their weights (chi-square, 2·10⁵ draws, p > 10⁻⁴); zero-weight
     /// outcomes never appear.
+    /// Zero-probability categories draw nothing (a collapsed model is mostly zeros, so the
+    /// sampler skips them): the counts of the other categories equal a draw over the compacted
+    /// probabilities from the same stream, and the stream ends in the same state.
+    @Test func zeroProbabilityCategoriesDrawNothing() {
+        var rng = Philox4x32(seed: testSeed, path: [0x5A, 0x406])
+        var p = (0..<2000).map { _ in rng.nextDouble() < 0.7 ? 0 : rng.nextDouble() }
+        p[0] = 0
+        p[1999] = 0
+        let nonzero = p.indices.filter { p[$0] > 0 }
+        var a = Philox4x32(seed: testSeed, path: [0x5A, 0x407]), b = a
+        let full = Multinomial.counts(total: 100_000, probabilities: p, using: &a)
+        let compact = Multinomial.counts(total: 100_000, probabilities: nonzero.map { p[$0] }, using: &b)
+        #expect(nonzero.map { full[$0] } == compact)
+        #expect(p.indices.allSatisfy { p[$0] > 0 || full[$0] == 0 })
+        #expect(a == b)
+    }
+
     @Test func aliasTableMatchesItsWeights() {
         var rng = Philox4x32(seed: testSeed, path: [0x5A, 0x404])
         let weights = [1.0, 0, 3, 0.5, 2, 0, 7.25, 1e-3, 4]

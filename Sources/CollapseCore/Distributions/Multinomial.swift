@@ -48,7 +48,7 @@ public enum Multinomial {
                 let x = p[i]
                 precondition(x >= 0 && x.isFinite,
                              "Multinomial needs non-negative finite probabilities, got \(x) at index \(i)")
-                suffix.add(x)
+                if x != 0 { suffix.add(x) } // adding 0 leaves the compensated sum exactly as it is
                 remaining[i] = suffix.value
             }
             let sum = suffix.value
@@ -56,7 +56,10 @@ public enum Multinomial {
                          "Multinomial needs probabilities with a positive finite sum, got \(sum)")
             var left = n
             for i in 0..<v {
-                if left == 0 {
+                // No draws left, or a zero-probability category (its binomial is the constant 0 and
+                // draws nothing, so skipping it changes no value): a collapsed categorical model
+                // has mostly such categories.
+                if left == 0 || p[i] == 0 {
                     counts[i] = 0
                     continue
                 }
