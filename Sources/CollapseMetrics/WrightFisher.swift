@@ -83,8 +83,12 @@ final class WrightFisherTheory: Sendable {
         var out = [Double](repeating: 0, count: m + 1)
         out[m] = s[m]
         guard m >= 2 else { return out }
-        // reciprocal[j] = 1 / j for j >= 1.
+        // The row-independent factors of the ratio recurrence, rounded exactly as the per-term
+        // products (M - j) (1 / (j + 1)) and j (1 / (M - j + 1)) would be, so precomputing them
+        // changes no bit: upward[j] = (M - j) / (j + 1), downward[j] = j / (M - j + 1).
         let reciprocal = [0.0] + (1...m).map { 1 / Double($0) }
+        let upward = (0..<m).map { Double(m - $0) * reciprocal[$0 + 1] } + [0]
+        let downward = [0.0] + (1...m).map { Double($0) * reciprocal[m - $0 + 1] }
         let cutoff = rowCutoff
         // Rows are independent: large steps are split over the cores (each entry is computed the
         // same way whatever the split, so the result does not depend on it).
@@ -93,33 +97,35 @@ final class WrightFisherTheory: Sendable {
             nonisolated(unsafe) let output = outBuffer
             s.withUnsafeBufferPointer { sBuffer in
                 nonisolated(unsafe) let s = sBuffer
-                reciprocal.withUnsafeBufferPointer { invBuffer in
-                    nonisolated(unsafe) let inv = invBuffer
-                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                        let lower = 1 + (m - 1) * c / chunks, upper = 1 + (m - 1) * (c + 1) / chunks
-                        for k in lower..<upper {
-                            let p = Double(k) / Double(m)
-                            let odds = p / (1 - p), inverseOdds = (1 - p) / p
-                            let mode = min(m, Int((Double(m + 1) * p).rounded(.down)))
-                            var total = 1.0, acc = s[mode]
-                            var value = 1.0, j = mode
-                            while j < m {
-                                value *= Double(m - j) * inv[j + 1] * odds
-                                if value < cutoff { break }
-                                j += 1
-                                total += value
-                                acc += value * s[j]
+                upward.withUnsafeBufferPointer { upBuffer in
+                    downward.withUnsafeBufferPointer { downBuffer in
+                        nonisolated(unsafe) let up = upBuffer, down = downBuffer
+                        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                            let lower = 1 + (m - 1) * c / chunks, upper = 1 + (m - 1) * (c + 1) / chunks
+                            for k in lower..<upper {
+                                let p = Double(k) / Double(m)
+                                let odds = p / (1 - p), inverseOdds = (1 - p) / p
+                                let mode = min(m, Int((Double(m + 1) * p).rounded(.down)))
+                                var total = 1.0, acc = s[mode]
+                                var value = 1.0, j = mode
+                                while j < m {
+                                    value *= up[j] * odds
+                                    if value < cutoff { break }
+                                    j += 1
+                                    total += value
+                                    acc += value * s[j]
+                                }
+                                value = 1
+                                j = mode
+                                while j > 0 {
+                                    value *= down[j] * inverseOdds
+                                    if value < cutoff { break }
+                                    j -= 1
+                                    total += value
+                                    acc += value * s[j]
+                                }
+                                output[k] = acc / total // each chunk writes only its own rows
                             }
-                            value = 1
-                            j = mode
-                            while j > 0 {
-                                value *= Double(j) * inv[m - j + 1] * inverseOdds
-                                if value < cutoff { break }
-                                j -= 1
-                                total += value
-                                acc += value * s[j]
-                            }
-                            output[k] = acc / total // each chunk writes only its own rows
                         }
                     }
                 }
