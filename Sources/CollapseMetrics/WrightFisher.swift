@@ -1,3 +1,4 @@
+import CollapseCore
 import Foundation
 import Synchronization
 
@@ -92,7 +93,7 @@ final class WrightFisherTheory: Sendable {
         let cutoff = rowCutoff
         // Rows are independent: large steps are split over the cores (each entry is computed the
         // same way whatever the split, so the result does not depend on it).
-        let chunks = m >= 4096 ? max(1, ProcessInfo.processInfo.activeProcessorCount) * 4 : 1
+        let chunks = m >= 4096 ? 16 : 1
         out.withUnsafeMutableBufferPointer { outBuffer in
             nonisolated(unsafe) let output = outBuffer
             s.withUnsafeBufferPointer { sBuffer in
@@ -100,7 +101,7 @@ final class WrightFisherTheory: Sendable {
                 upward.withUnsafeBufferPointer { upBuffer in
                     downward.withUnsafeBufferPointer { downBuffer in
                         nonisolated(unsafe) let up = upBuffer, down = downBuffer
-                        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                        ParallelWork.forEach(chunks) { c in
                             let lower = 1 + (m - 1) * c / chunks, upper = 1 + (m - 1) * (c + 1) / chunks
                             for k in lower..<upper {
                                 let p = Double(k) / Double(m)

@@ -531,7 +531,7 @@ enum GaussianMixtureKernel {
                     }
                 }
                 if parallel {
-                    DispatchQueue.concurrentPerform(iterations: groups.count) { g in run(g) }
+                    ParallelWork.forEach(groups.count) { g in run(g) }
                 } else {
                     for g in groups.indices { run(g) }
                 }

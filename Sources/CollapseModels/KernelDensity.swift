@@ -480,7 +480,7 @@ extension FittedKernelDensity {
         out.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let output = buffer.baseAddress!
             if blocks > 1 && work >= Self.parallelWork {
-                DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                ParallelWork.forEach(blocks) { b in
                     logDensities(data, block: b, factor: factor, trainingFast: trainingFast, into: output)
                 }
             } else {

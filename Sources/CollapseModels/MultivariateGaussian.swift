@@ -116,7 +116,7 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
         var out = Matrix(rows: count, columns: d)
         out.storage.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let output = buffer.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: blocks) { b in
+            ParallelWork.forEach(blocks) { b in
                 var blockRng = Philox4x32(seed: key, path: [UInt32(b)])
                 let start = b * blockRows, rows = min(blockRows, count - start)
                 let block = sampleRows(rows, options: options, using: &blockRng)

@@ -107,6 +107,7 @@ public struct Engine {
         if options.resume, let saved = files.readState(), saved.identity == identity, saved.chainsDone == range.count,
            FileManager.default.fileExists(atPath: files.metrics.path), !FileManager.default.fileExists(atPath: files.partial.path) {
             let seconds = Date().timeIntervalSince(started)
+            ParallelWork.threadLimit = max(1, options.threads)
             try Summarizer(experiment: experiment, registry: registry).write(metrics: files.metrics, to: files.summary)
             let manifest = Manifest(experiment: experiment, identity: identity, threads: options.threads, seconds: seconds,
                                     rows: saved.rows, chains: range.count, resumedFromChain: saved.chainsDone)
@@ -121,6 +122,11 @@ public struct Engine {
 
         let work = Array(range)
         let pending = work.dropFirst(firstChain)
+        // The parallel parts inside a chain share the threads with the chains running beside it:
+        // a single-chain study gives its chain every thread, a study with at least as many chains
+        // as threads gives each chain one (the parts then run in order; same bits either way).
+        let threads = max(1, options.threads)
+        ParallelWork.threadLimit = max(1, threads / max(1, min(threads, pending.count)))
         let executor = OrderedExecutor(count: pending.count, threads: max(1, options.threads)) { position in
             let chain = allChains[pending[pending.startIndex + position]]
             let result = executables[chain.variant].run(variant: chain.variant, replicate: chain.replicate)
@@ -181,6 +187,7 @@ public struct Engine {
         }
         try state.finish()
         let seconds = Date().timeIntervalSince(started)
+        ParallelWork.threadLimit = threads
         let summarizer = Summarizer(experiment: experiment, registry: registry)
         if let collector, collector.isComplete {
             try summarizer.write(collected: collector, to: files.summary)

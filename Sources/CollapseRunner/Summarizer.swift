@@ -74,7 +74,7 @@ public struct Summarizer {
         var groups: [(GroupKey, [Double])] = []
         collected.forEachGroup { key, values in groups.append((key, values)) }
         // Lines are independent: render them on every core, then join in group order.
-        let chunks = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, groups.count / 64))
+        let chunks = min(16, max(1, groups.count / 64))
         nonisolated(unsafe) let lines = UnsafeMutableBufferPointer<String>.allocate(capacity: chunks)
         lines.initialize(repeating: "")
         defer { lines.deinitialize(); lines.deallocate() }
@@ -83,7 +83,7 @@ public struct Summarizer {
         // series and parallelise internally; rendering the lines then needs no locks.
         let theories = all.map { renderer.theory($0.0) }
         nonisolated(unsafe) let render = renderer // read-only while rendering
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        ParallelWork.forEach(chunks) { c in
             var part = ""
             for i in (all.count * c / chunks)..<(all.count * (c + 1) / chunks) {
                 part += render.line(all[i].0, all[i].1, theory: theories[i])

@@ -22,7 +22,7 @@ struct Run: ParsableCommand {
     @Option(help: "Override the config's replicates.") var replicates: Int?
     @Option(help: "Override the config's generations.") var generations: Int?
     @Option(help: "Override the config's seed.") var seed: UInt64?
-    @Option(help: "Worker threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Threads in all: chains run side by side, and a study with fewer chains than threads splits the large parts of each chain over the rest (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Run only shard K of N (1-based), e.g. 2/4; join the shards with `collapse merge`.") var shard: String?
     @Flag(help: "Finish an interrupted run in the output directory.") var resume = false
     @Flag(help: "Replace whatever run is in the output directory.") var force = false

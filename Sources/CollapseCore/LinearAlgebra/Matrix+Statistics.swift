@@ -63,7 +63,7 @@ extension Matrix {
             grams.withUnsafeMutableBufferPointer { gp in
                 residues.withUnsafeMutableBufferPointer { rp in
                     nonisolated(unsafe) let gramParts = gp, residueParts = rp
-                    DispatchQueue.concurrentPerform(iterations: groups) { k in
+                    ParallelWork.forEach(groups) { k in
                         centredGram(rows: rows * k / groups ..< rows * (k + 1) / groups, mean: mean,
                                     gram: &gramParts[k], residue: &residueParts[k])
                     }

@@ -1,0 +1,59 @@
+import Dispatch
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The toolkit's parallel loops over fixed parts (row blocks, row ranges, query blocks, output
+/// chunks) and the number of threads they may use.
+///
+/// Every caller splits its work into parts fixed by the data's shape, each computed the same way
+/// wherever it runs, so results never depend on `threadLimit`; the limit only bounds how many
+/// threads work at once. The runner sets it from `--threads` and the number of chains running
+/// side by side (one chain of a single-chain study gets every thread; chains that already fill
+/// the threads get one each), so `--threads 1` means one thread — also on a shared cluster node
+/// whose other cores are not ours.
+public enum ParallelWork {
+    private static let limit = Atomic<Int>(0) // 0: not set, all online cores
+
+    /// The most threads one `forEach` uses (at least 1; default: the online cores).
+    public static var threadLimit: Int {
+        get {
+            let value = limit.load(ordering: .relaxed)
+            return value > 0 ? value : onlineCores
+        }
+        set { limit.store(max(1, newValue), ordering: .relaxed) }
+    }
+
+    /// Online processors (`sysconf`), at least 1.
+    public static let onlineCores: Int = {
+        #if canImport(Glibc)
+        return max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        return 1
+        #endif
+    }()
+
+    /// Calls `body(i)` once for every `i` in `0 ..< count`, on at most `threadLimit` threads, and
+    /// returns when all calls have returned. Worker w takes `i = w, w + W, w + 2W, ...` (W workers),
+    /// so the assignment is fixed too. With one worker the calls run in order on this thread.
+    public static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
+        forEach(count, threads: threadLimit, body)
+    }
+
+    /// `forEach` on at most `threads` threads.
+    public static func forEach(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
+        let workers = min(count, threads)
+        if workers <= 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var i = w
+            while i < count {
+                body(i)
+                i += workers
+            }
+        }
+    }
+}
