@@ -99,7 +99,7 @@ struct Validate: ParsableCommand {
         for v in experiment.variants {
             let params = v.parameters.map { "\($0.keyPath)=\($0.value)" }.joined(separator: ", ")
             let c = v.config
-            print("  variant \(v.index)\(params.isEmpty ? "" : " (\(params))"): \(c.replicates) replicates x \(c.generations + 1) generations, M = \(c.samples), model \(c.model.kind), regime \(c.regime.kind.rawValue), metrics \(c.metrics.joined(separator: " "))")
+            print("  variant \(v.index)\(params.isEmpty ? "" : " (\(params))"): \(c.replicates) replicates x \(c.generations + 1) generations, M = \(c.samples), model \(c.model.kind), regime \(c.regime.kind.rawValue)\(c.samplingShortcut.map { ", sampling.shortcut \($0.rawValue) (no synthetic rows)" } ?? ""), metrics \(c.metrics.joined(separator: " "))")
         }
     }
 }

@@ -235,4 +235,27 @@ import Testing
         let list = try Self.collapse(["list"], in: dir)
         #expect(list.status == 0 && list.stdout.contains("nll_real") && list.stdout.contains("accumulate-subsample"))
     }
+
+    /// `validate` says when a variant draws its refits from sufficient statistics (no rows).
+    @Test func validateNamesTheSamplingShortcut() throws {
+        let dir = try Self.workspace("shortcut")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = """
+            name: shortcut
+            samples: 20
+            real: {distribution: gaussian}
+            model: {kind: gaussian}
+            metrics: [variance]
+            sweep:
+              sampling.shortcut: [none, sufficient-statistics]
+            """
+        try config.write(to: dir.appendingPathComponent("s.yaml"), atomically: true, encoding: .utf8)
+        let result = try Self.collapse(["validate", "s.yaml"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 3, "\(result.stdout)")
+        #expect(lines.count == 3 && !lines[1].contains("no synthetic rows")
+                    && lines[2].contains("regime replace, sampling.shortcut sufficient-statistics (no synthetic rows), metrics variance"),
+                "\(result.stdout)")
+    }
 }
