@@ -33,6 +33,7 @@ public struct GaussianModel: GenerativeModel {
         // A NaN or infinite row makes the mean non-finite, so a finite mean proves the data finite
         // and saves a pass over them.
         guard mean.isFinite || data.isFinite else { throw .nonFiniteData }
+        guard mean.isFinite && variance.isFinite else { throw .nonFiniteFit }
         return FittedGaussian(mean: mean, variance: variance)
     }
 }

@@ -158,7 +158,9 @@ struct GaussianMixtureEM {
         scratch = [Double](repeating: 0, count: n)
         weightedSums = Matrix(rows: components, columns: d)
         totals = [Double](repeating: 0, count: components)
-        groupGrams = [Matrix](repeating: Matrix(rows: d, columns: d), count: workspace.groups.count * components)
+        // Distinct buffers (written by the groups in parallel; `repeating:` would share one).
+        let dimension = data.columns, gramCount = workspace.groups.count * components
+        groupGrams = (0..<gramCount).map { _ in Matrix(rows: dimension, columns: dimension) }
     }
 
     // MARK: - Initialisation

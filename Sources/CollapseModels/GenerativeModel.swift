@@ -88,11 +88,14 @@ public enum FitError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooFewRows(needed: Int, got: Int)
     case nonFiniteData
     case dimensionMismatch(expected: Int, got: Int)
+    /// Finite data whose fitted parameters overflow (e.g. a variance of rows beyond ~1e154).
+    case nonFiniteFit
 
     public var description: String {
         switch self {
         case let .tooFewRows(needed, got): return "fitting needs at least \(needed) rows, got \(got)"
         case .nonFiniteData: return "training data contains NaN or infinity"
+        case .nonFiniteFit: return "the fitted parameters overflow (the data are finite but too spread out to fit in double precision)"
         case let .dimensionMismatch(expected, got): return "expected \(expected) columns, got \(got)"
         }
     }

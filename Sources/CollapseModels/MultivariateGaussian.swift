@@ -31,6 +31,7 @@ public struct MultivariateGaussianModel: GenerativeModel {
         // A NaN or infinite entry makes its column's mean non-finite: finite means prove the data
         // finite and save a pass over them.
         guard mean.allSatisfy(\.isFinite) || data.isFinite else { throw .nonFiniteData }
+        guard mean.allSatisfy(\.isFinite) && covariance.isFinite else { throw .nonFiniteFit }
         if regularization > 0 {
             for j in 0..<data.columns { covariance[j, j] += regularization }
         }

@@ -43,6 +43,10 @@ let modelTestSeed: UInt64 = {
         #expect(throws: FitError.tooFewRows(needed: 2, got: 1)) { try GaussianModel(estimator: .unbiased).fit(Matrix(column: [1]), using: &rng) }
         #expect(throws: FitError.nonFiniteData) { try GaussianModel().fit(Matrix(column: [1, .nan]), using: &rng) }
         #expect(throws: FitError.dimensionMismatch(expected: 1, got: 2)) { try GaussianModel().fit(Matrix([[1, 2]]), using: &rng) }
+        // Finite rows whose variance overflows: an error, not a crash (a temperature above 1 can
+        // get a chain there).
+        #expect(throws: FitError.nonFiniteFit) { try GaussianModel().fit(Matrix(column: [1e200, -1e200]), using: &rng) }
+        #expect(throws: FitError.nonFiniteFit) { try MultivariateGaussianModel().fit(Matrix([[1e200, 0], [-1e200, 1]]), using: &rng) }
     }
 
     /// Truncated sampling stays inside mean ± c sigma; temperature scales the spread by tau

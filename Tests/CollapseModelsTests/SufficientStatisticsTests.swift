@@ -70,6 +70,45 @@ import Testing
                 == GaussianModel().refit(fit, samples: 30, options: .plain, using: &b))
     }
 
+    /// Near the resolution of doubles (spread within 2^26 ulps of the mean), and for degenerate mvn
+    /// fits, the refit is the row-by-row fit itself: same stream, same bits. So a shortcut chain
+    /// collapses to an exact point mass like a row-by-row one, instead of shrinking until underflow.
+    @Test func nearTheResolutionOfDoublesTheRefitSamplesRows() throws {
+        let model = GaussianModel()
+        let threshold = sufficientStatisticsResolution * Double(1).ulp
+        let tiny = FittedGaussian(mean: 1, variance: (0.5 * threshold) * (0.5 * threshold))
+        var a = Philox4x32(seed: modelTestSeed, path: [48]), b = a
+        let viaRefit = try model.refit(tiny, samples: 20, options: .plain, using: &a)
+        let viaRows = try model.fit(tiny.sample(count: 20, options: .plain, using: &b), using: &b)
+        #expect(viaRefit == viaRows && a == b)
+        let wide = FittedGaussian(mean: 1, variance: (2 * threshold) * (2 * threshold))
+        var c = Philox4x32(seed: modelTestSeed, path: [48]), e = c
+        #expect(try model.refit(wide, samples: 20, options: .plain, using: &c)
+                != model.fit(wide.sample(count: 20, options: .plain, using: &e), using: &e))
+        // A chain of M = 2 MLE refits reaches an exact point mass, as rows do (about 2 nats of
+        // log-variance lost per generation: 1e-16 relative spread within ~40 generations).
+        var chain = FittedGaussian(mean: 1, variance: 1)
+        var rng = Philox4x32(seed: modelTestSeed, path: [49])
+        var generations = 0
+        while chain.variance > 0 && generations < 400 {
+            chain = try model.refit(chain, samples: 2, options: .plain, using: &rng)
+            generations += 1
+        }
+        #expect(chain.variance == 0 && chain.degeneracy == .zeroVariance, "after \(generations) generations: \(chain)")
+
+        let mvn = MultivariateGaussianModel()
+        let singular = FittedMultivariateGaussian(mean: [1, 2, 3], covariance: Matrix([[1, 1, 0], [1, 1, 0], [0, 0, 2]]))
+        #expect(singular.degeneracy == .singularCovariance)
+        let narrow = FittedMultivariateGaussian(mean: [1e12, 0], covariance: Matrix([[1, 0], [0, 1]])) // 1 < 2^26 ulp(1e12) = 8192
+        #expect(narrow.degeneracy == nil)
+        for fit in [singular, narrow] {
+            var f = Philox4x32(seed: modelTestSeed, path: [50]), g = f
+            let viaRefit = try mvn.refit(fit, samples: 30, options: .plain, using: &f)
+            let viaRows = try mvn.fit(fit.sample(count: 30, options: .plain, using: &g), using: &g)
+            #expect(viaRefit == viaRows && f == g)
+        }
+    }
+
     /// E[Sigma_hat] = tau² (M-1)/(M - ddof) Sigma entrywise, with the Wishart variance
     /// tau⁴ (Sigma_ab² + Sigma_aa Sigma_bb)(M-1)/(M - ddof)² of one draw; E[mean] = mu with
     /// variance tau² Sigma_aa / M. M = 8 > d uses Bartlett's factor, M = 3 (n = 2 < d = 3) the

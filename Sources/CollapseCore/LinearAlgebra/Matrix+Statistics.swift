@@ -58,8 +58,10 @@ extension Matrix {
         if groups == 1 {
             centredGram(rows: 0..<rows, mean: mean, gram: &gram, residue: &residue)
         } else {
-            var grams = [Matrix](repeating: Matrix(rows: d, columns: d), count: groups)
-            var residues = [[Double]](repeating: [Double](repeating: 0, count: d), count: groups)
+            // Distinct buffers per range (not `repeating:` copies of one, which the parallel
+            // writers would each copy on write at the same moment).
+            var grams = (0..<groups).map { _ in Matrix(rows: d, columns: d) }
+            var residues = (0..<groups).map { _ in [Double](repeating: 0, count: d) }
             grams.withUnsafeMutableBufferPointer { gp in
                 residues.withUnsafeMutableBufferPointer { rp in
                     nonisolated(unsafe) let gramParts = gp, residueParts = rp
