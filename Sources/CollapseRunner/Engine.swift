@@ -126,7 +126,7 @@ public struct Engine {
         // a single-chain study gives its chain every thread, a study with at least as many chains
         // as threads gives each chain one (the parts then run in order; same bits either way).
         let threads = max(1, options.threads)
-        ParallelWork.threadLimit = max(1, threads / max(1, min(threads, pending.count)))
+        ParallelWork.threadLimit = Self.threadsPerChain(threads: threads, chains: pending.count)
         let executor = OrderedExecutor(count: pending.count, threads: max(1, options.threads)) { position in
             let chain = allChains[pending[pending.startIndex + position]]
             let result = executables[chain.variant].run(variant: chain.variant, replicate: chain.replicate)
@@ -227,6 +227,15 @@ func csvField(_ s: String) -> String {
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
     return s
+}
+
+extension Engine {
+    /// Threads the parallel parts of one chain may use when `chains` chains share `threads`:
+    /// all of them for a single chain, one each once the chains fill the threads.
+    static func threadsPerChain(threads: Int, chains: Int) -> Int {
+        let threads = max(1, threads)
+        return max(1, threads / max(1, min(threads, chains)))
+    }
 }
 
 /// Runs `count` jobs on worker threads and hands their results to one consumer in job order.

@@ -72,6 +72,17 @@ func temporaryDirectory(_ name: String) -> URL {
         #expect(!(try String(contentsOf: b.appendingPathComponent("manifest.json"), encoding: .utf8)).contains("samplingShortcut"))
     }
 
+    /// `--threads` bounds the parallel parts inside chains: a single chain gets every thread,
+    /// chains that fill the threads get one each, `--threads 1` is one thread.
+    @Test func threadsPerChainShareTheThreadBudget() {
+        #expect(Engine.threadsPerChain(threads: 1, chains: 1) == 1)
+        #expect(Engine.threadsPerChain(threads: 8, chains: 1) == 8)
+        #expect(Engine.threadsPerChain(threads: 8, chains: 3) == 2)
+        #expect(Engine.threadsPerChain(threads: 8, chains: 100) == 1)
+        #expect(Engine.threadsPerChain(threads: 2, chains: 0) == 2)
+        #expect(Engine.threadsPerChain(threads: 0, chains: 5) == 1)
+    }
+
     @Test func stoppedRunResumesToTheSameBytes() throws {
         let e = Engine(experiment: gaussianExperiment())
         let full = temporaryDirectory("full"), partial = temporaryDirectory("partial")
