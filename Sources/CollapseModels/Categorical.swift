@@ -129,8 +129,19 @@ public struct CategoricalModel: GenerativeModel {
         if data.total == 0 && smoothing == 0 { throw .tooFewRows(needed: 1, got: 0) }
         let alpha = smoothing
         let denominator = Double(data.total) + Double(data.vocabularySize) * alpha
-        let probabilities = data.counts.map { (Double($0) + alpha) / denominator }
-        return FittedCategorical(unchecked: probabilities)
+        let v = data.vocabularySize
+        var support = 0
+        let probabilities = [Double](unsafeUninitializedCapacity: v) { buffer, initialized in
+            data.counts.withUnsafeBufferPointer { counts in
+                for i in 0..<v {
+                    let q = (Double(counts[i]) + alpha) / denominator
+                    buffer[i] = q
+                    support &+= q > 0 ? 1 : 0
+                }
+            }
+            initialized = v
+        }
+        return FittedCategorical(unchecked: probabilities, supportSize: support)
     }
 }
 
@@ -154,21 +165,29 @@ public struct FittedCategorical: FittedModel, Hashable {
         }
         let sum = Self.compensatedSum(weights)
         precondition(sum > 0 && sum.isFinite, "FittedCategorical needs weights with a positive finite sum, got \(sum)")
-        self.probabilities = sum == 1 ? weights : weights.map { $0 / sum }
+        self.init(unchecked: sum == 1 ? weights : weights.map { $0 / sum })
     }
 
-    /// Already normalised probabilities (from `fit`).
-    init(unchecked probabilities: [Double]) {
+    /// Already normalised probabilities (from `fit`), with their support size when known.
+    init(unchecked probabilities: [Double], supportSize: Int? = nil) {
         self.probabilities = probabilities
+        self.supportSize = supportSize ?? Self.countPositive(probabilities)
+        assert(self.supportSize == Self.countPositive(probabilities), "FittedCategorical: wrong support size")
     }
 
     /// V, the number of symbols.
     public var vocabularySize: Int { probabilities.count }
 
-    /// The number of symbols with `p_v > 0`.
-    ///
-    /// - Complexity: O(V).
-    public var supportSize: Int { probabilities.reduce(0) { $0 + ($1 > 0 ? 1 : 0) } }
+    /// The number of symbols with `p_v > 0` (counted once, when the model is made).
+    public let supportSize: Int
+
+    static func countPositive(_ p: [Double]) -> Int {
+        p.withUnsafeBufferPointer { buffer in
+            var n = 0
+            for x in buffer { n &+= x > 0 ? 1 : 0 }
+            return n
+        }
+    }
 
     /// Shannon entropy in nats, `H = -sum_{p_v > 0} p_v log p_v` (0 for a single symbol, at most log V).
     ///

@@ -41,36 +41,48 @@ public enum Multinomial {
                      "Multinomial needs as many counts as probabilities, got \(counts.count) counts for \(p.count) probabilities")
         precondition(p.count > 0, "Multinomial needs at least one category")
         let v = p.count
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: v) { remaining in
-            // Suffix sums S_i = Σ_{j≥i} p_j, compensated (CompensatedSum), validating as we go.
-            var suffix = CompensatedSum()
-            for i in stride(from: v - 1, through: 0, by: -1) {
-                let x = p[i]
-                precondition(x >= 0 && x.isFinite,
-                             "Multinomial needs non-negative finite probabilities, got \(x) at index \(i)")
-                if x != 0 { suffix.add(x) } // adding 0 leaves the compensated sum exactly as it is
-                remaining[i] = suffix.value
-            }
-            let sum = suffix.value
-            precondition(sum > 0 && sum.isFinite,
-                         "Multinomial needs probabilities with a positive finite sum, got \(sum)")
-            var left = n
+        // Zero-probability categories draw nothing and do not change the compensated suffix sums
+        // (adding 0 leaves them exactly as they are), so only the positive ones are visited after
+        // one validating pass: a collapsed categorical model has mostly zeros. Same values, same
+        // binomials in the same order as visiting every category.
+        counts.update(repeating: 0)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: v) { positive in
+            var m = 0
+            var invalid: UInt8 = 0 // branch-free validation; the offending entry is found below
             for i in 0..<v {
-                // No draws left, or a zero-probability category (its binomial is the constant 0 and
-                // draws nothing, so skipping it changes no value): a collapsed categorical model
-                // has mostly such categories.
-                if left == 0 || p[i] == 0 {
-                    counts[i] = 0
-                    continue
-                }
-                let mass = remaining[i]
-                let conditional = mass > 0 ? min(max(p[i] / mass, 0), 1) : 0
-                let c = Binomial(trials: left, probability: conditional).sample(using: &rng)
-                counts[i] = c
-                left -= c
+                let x = p[i]
+                invalid |= (x >= 0 ? 0 : 1) | (x < .infinity ? 0 : 1)
+                positive[m] = i
+                m &+= x != 0 ? 1 : 0
             }
-            // The last positive-mass category had conditional probability 1, so left == 0.
-            assert(left == 0, "Multinomial left \(left) draws unplaced")
+            if invalid != 0 {
+                for i in 0..<v {
+                    precondition(p[i] >= 0 && p[i].isFinite,
+                                 "Multinomial needs non-negative finite probabilities, got \(p[i]) at index \(i)")
+                }
+            }
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: max(m, 1)) { remaining in
+                // Suffix sums S_i = Σ_{j≥i} p_j over the positive categories, compensated (CompensatedSum).
+                var suffix = CompensatedSum()
+                for t in stride(from: m - 1, through: 0, by: -1) {
+                    suffix.add(p[positive[t]])
+                    remaining[t] = suffix.value
+                }
+                let sum = suffix.value
+                precondition(sum > 0 && sum.isFinite,
+                             "Multinomial needs probabilities with a positive finite sum, got \(sum)")
+                var left = n
+                for t in 0..<m where left > 0 {
+                    let i = positive[t]
+                    let mass = remaining[t]
+                    let conditional = mass > 0 ? min(max(p[i] / mass, 0), 1) : 0
+                    let c = Binomial(trials: left, probability: conditional).sample(using: &rng)
+                    counts[i] = c
+                    left -= c
+                }
+                // The last positive-mass category had conditional probability 1, so left == 0.
+                assert(left == 0, "Multinomial left \(left) draws unplaced")
+            }
         }
     }
 
