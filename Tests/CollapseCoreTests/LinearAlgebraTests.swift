@@ -226,4 +226,24 @@ import Foundation
         #expect(BLAS.threadCount == 1)
         BLAS.setThreadCount(before)
     }
+
+    /// `useOneThread` stops OpenBLAS's idle pool and nothing the runner does afterwards (setting
+    /// one thread again, single-threaded BLAS calls) restarts it: a restarted pool spins on a
+    /// core for ~0.1 s, which every `collapse run` paid before `setThreadCount` skipped no-op
+    /// calls. In a child process (an exit test), since stopping the pool while another test is
+    /// inside BLAS could hang.
+    @Test func oneThreadKeepsThePoolStopped() async {
+        await #expect(processExitsWith: .success) {
+            guard BLAS.threadPoolRunning != nil else { exit(0) } // a serial OpenBLAS build: nothing to stop
+            BLAS.useOneThread()
+            guard BLAS.threadPoolRunning == false, BLAS.threadCount == 1 else { exit(2) }
+            BLAS.setThreadCount(1)
+            let a = Matrix(rows: 300, columns: 300, repeating: 1)
+            let product = a * a
+            guard BLAS.threadPoolRunning == false, product[0, 0] == 300 else { exit(3) }
+            BLAS.setThreadCount(2) // more threads: OpenBLAS starts its pool again
+            guard BLAS.threadPoolRunning == true else { exit(4) }
+            exit(0)
+        }
+    }
 }

@@ -373,3 +373,31 @@ func temporaryDirectory(_ name: String) -> URL {
         #expect(VarianceMetric().theory(facts("mix", 0.1), generation: 3) == nil)
     }
 }
+
+/// The manifest's `tool.configRepositoryCommit` comes from `git rev-parse HEAD`, run through
+/// `ChildProcess` (posix_spawnp + waitpid, not Foundation's 50 ms-polling `waitUntilExit`).
+@Suite struct ChildProcessTests {
+    @Test func returnsStandardOutputOrNil() {
+        #expect(ChildProcess.output(of: ["sh", "-c", "printf 'a\\nb'; echo ignored >&2"]) == "a\nb")
+        #expect(ChildProcess.output(of: ["sh", "-c", "echo partial; exit 3"]) == nil)
+        #expect(ChildProcess.output(of: ["sh", "-c", "kill -9 $$"]) == nil)
+        #expect(ChildProcess.output(of: ["/nonexistent/command-\(getpid())"]) == nil)
+        // Output larger than a pipe's buffer is read while the child runs.
+        #expect(ChildProcess.output(of: ["sh", "-c", "yes x | head -c 200000"])?.count == 200_000)
+    }
+
+    @Test func commitOfTheRepositoryHoldingTheConfig() throws {
+        guard ChildProcess.output(of: ["git", "--version"]) != nil else { return } // no git here: nothing to find
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mc-git-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("study.yaml").path
+        #expect(Manifest.Document.gitCommit(near: config) == nil) // not a repository (yet)
+        let git = ["git", "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.org"]
+        #expect(ChildProcess.output(of: git + ["init", "-q"]) != nil)
+        #expect(ChildProcess.output(of: git + ["commit", "-q", "--allow-empty", "-m", "x"]) != nil)
+        let commit = try #require(Manifest.Document.gitCommit(near: config))
+        #expect(commit.count == 40 && commit.allSatisfy(\.isHexDigit))
+        #expect(ChildProcess.output(of: ["git", "-C", dir.path, "log", "--format=%H", "-1"]) == commit + "\n")
+    }
+}

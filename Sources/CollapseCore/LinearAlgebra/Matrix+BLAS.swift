@@ -22,9 +22,21 @@ public enum BLAS {
     ///
     /// The experiment runner keeps BLAS single-threaded inside replicate chains and parallelises
     /// over chains instead; one large model may use BLAS threads.
+    ///
+    /// A call that changes nothing returns at once: OpenBLAS (0.3.21) restarts a stopped thread
+    /// pool inside every `openblas_set_num_threads`, whatever the count, and the restarted idle
+    /// workers spin (see `useOneThread`).
     public static func setThreadCount(_ n: Int) {
         precondition(n >= 1, "BLAS thread count must be at least 1, got \(n)")
+        if threadCount == n { return }
         openblas_set_num_threads(Int32(clamping: n))
+    }
+
+    /// Whether OpenBLAS's worker-thread pool is running (`blas_server_avail`), or `nil` when the
+    /// library has none (a serial build). Diagnostics and tests.
+    public static var threadPoolRunning: Bool? {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_server_avail") else { return nil }
+        return symbol.assumingMemoryBound(to: Int32.self).pointee != 0
     }
 
     /// One thread inside every BLAS call, and OpenBLAS's idle worker threads stopped.
@@ -32,9 +44,10 @@ public enum BLAS {
     /// The pthreads build starts its workers when the library loads; idle, each spins on
     /// `sched_yield` for about 10⁸ cycles before it sleeps, which in a short run takes a core from
     /// the replicate chains. `blas_thread_shutdown_` (looked up at run time: OpenBLAS's serial
-    /// build has no thread pool) joins them; OpenBLAS starts them again if a later call is given
-    /// more than one thread. Call it only while no other thread is inside BLAS (the `collapse`
-    /// command does, before a run starts): stopping the pool under a multi-threaded call can hang it.
+    /// build has no thread pool) joins them; `openblas_set_num_threads` starts them again (with
+    /// any count, hence `setThreadCount` skips calls that change nothing). Call it only while no
+    /// other thread is inside BLAS (the `collapse` command does, before a run starts): stopping
+    /// the pool under a multi-threaded call can hang it.
     public static func useOneThread() {
         setThreadCount(1)
         typealias Shutdown = @convention(c) () -> Int32
