@@ -423,10 +423,11 @@ public struct FittedKernelDensity: FittedModel, Equatable {
 // MARK: - Log-density kernel sums
 
 extension FittedKernelDensity {
-    /// Queries per block of `logDensities`. 32 rather than 64: the 200-row holdout of a typical
-    /// `nll_real` then makes 7 blocks instead of 4, which balance over two cores (each query's
-    /// value does not depend on the block size; checked on every kde config, identical bytes).
-    static let queryBlockRows = 32
+    /// Queries per block of `logDensities`. 16 rather than 64: the 200-row holdout of a typical
+    /// `nll_real` then makes 13 blocks instead of 4, which balance over two cores (7 + 6 blocks;
+    /// with 32 rows, 4 + 3). Each query's value does not depend on the block size (checked with
+    /// 64, 32 and 16 on every kde config in Experiments/ and Scripts/bench/: identical bytes).
+    static let queryBlockRows = 16
     /// The largest training tile (rows); tiles are as equal as possible and a multiple of 8 rows.
     static let maxTileRows = 1024
     /// Whitened half squared norms above this go through the overflow-safe scalar path

@@ -142,7 +142,9 @@ private func normalDensity(_ z: Double) -> Double { Foundation.exp(SpecialFuncti
         var training = Matrix(rows: 3000, columns: 2)
         training.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
         let fit = try KernelDensityModel(bandwidth: .scott).fit(training, using: &rng)
-        let m = 24 * FittedKernelDensity.queryBlockRows + 7
+        // Enough blocks of queries to pass the parallel threshold, the last one partial.
+        let blockRows = FittedKernelDensity.queryBlockRows
+        let m = (Int(FittedKernelDensity.parallelWork) / (3000 * 2) / blockRows + 2) * blockRows + 7
         var queries = Matrix(rows: m, columns: 2)
         queries.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) }
         #expect(Double(m * 3000 * 2) >= FittedKernelDensity.parallelWork)
