@@ -2,6 +2,12 @@
 // model-collapse: a toolkit for measuring the curse of recursion. See README.md and docs/.
 import PackageDescription
 
+// Release builds optimise across our modules: a model's generic `fit`/`sample` (and the samplers
+// they call) get specialised for the runner's stream type instead of being called through generic
+// metadata (bench: gaussian-m1000 0.78 s -> 0.71 s, same bytes). An unsafe flag, so a package
+// that depends on this one by version cannot build it: depend by path or branch instead.
+let release: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "model-collapse",
     products: [
@@ -26,22 +32,26 @@ let package = Package(
         .target(
             name: "CollapseCore",
             dependencies: ["COpenBLAS", "CKernels"],
-            exclude: ["README.md"]
+            exclude: ["README.md"],
+            swiftSettings: release
         ),
         .target(
             name: "CollapseModels",
             dependencies: ["CollapseCore"],
-            exclude: ["README.md"]
+            exclude: ["README.md"],
+            swiftSettings: release
         ),
         .target(
             name: "CollapseMetrics",
             dependencies: ["CollapseCore", "CollapseModels"],
-            exclude: ["README.md"]
+            exclude: ["README.md"],
+            swiftSettings: release
         ),
         .target(
             name: "CollapseRunner",
             dependencies: ["CollapseCore", "CollapseModels", "CollapseMetrics", .product(name: "Yams", package: "Yams")],
-            exclude: ["README.md"]
+            exclude: ["README.md"],
+            swiftSettings: release
         ),
         .executableTarget(
             name: "collapse",
@@ -51,13 +61,15 @@ let package = Package(
                 "CollapseMetrics",
                 "CollapseRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: release
         ),
         // Release-mode micro-benchmarks driven by Scripts/bench/run (side by side with numpy).
         .executableTarget(
             name: "collapse-bench",
             dependencies: ["CollapseCore", "CollapseModels", "COpenBLAS"],
-            path: "Sources/CollapseBench"
+            path: "Sources/CollapseBench",
+            swiftSettings: release
         ),
         .testTarget(
             name: "CollapseCoreTests",
