@@ -173,6 +173,32 @@ import Testing
         #expect(Descriptive.quantiles(of: [3, 1, 2], []) == [])
     }
 
+    /// `quantiles(of:)` selects instead of sorting: the same bits as `quantile` on `sorted()` for
+    /// ties, both signed zeros (sorted() keeps them in input order), infinities, runs that
+    /// defeat a naive pivot (sorted, reversed, constant, organ pipe), and sizes 1 ... 2000.
+    @Test func selectionGivesTheBitsOfTheSortedCopy() {
+        var rng = Philox4x32(seed: 20_261_129, path: [0x51])
+        let ps = [0.5, 0.05, 0.95, 0, 1, 0.25, 0.999, 1.0 / 3]
+        var cases: [[Double]] = []
+        for n in [1, 2, 3, 5, 16, 17, 33, 100, 1000, 2000] {
+            cases.append((0..<n).map { _ in rng.nextDouble() - 0.5 })
+            cases.append((0..<n).map { _ in Double(Int(rng.nextDouble() * 4)) - 2 })  // ties
+            cases.append((0..<n).map { _ in [-0.0, 0.0, 1, -1][Int(rng.nextDouble() * 4)] })  // signed zeros
+            cases.append((0..<n).map { _ in [0.0, -0.0][Int(rng.nextDouble() * 2)] })
+            cases.append((0..<n).map { _ in [-Double.infinity, .infinity, 0, 2.5][Int(rng.nextDouble() * 4)] })
+            cases.append((0..<n).map(Double.init))
+            cases.append((0..<n).map { Double(n - $0) })
+            cases.append([Double](repeating: 7, count: n))
+            cases.append((0..<n).map { Double(min($0, n - $0)) })
+        }
+        for (c, x) in cases.enumerated() {
+            let sorted = x.sorted()
+            let want = ps.map { Descriptive.quantile(sorted, $0).bitPattern }
+            let got = Descriptive.quantiles(of: x, ps).map(\.bitPattern)
+            #expect(got == want, "case \(c) (n = \(x.count))")
+        }
+    }
+
     @Test func quantileAtZeroAndOneAreTheMinimumAndMaximum() {
         let sorted = [-2.5, -1, 0, 4, 4, 9.75]
         #expect(Descriptive.quantile(sorted, 0) == -2.5)

@@ -259,18 +259,88 @@ public enum Descriptive {
         sorted.withUnsafeBufferPointer { quantile($0, p) }
     }
 
-    /// Several quantiles of unsorted data: sorts a copy once, then applies `quantile(_:_:)`
-    /// (numpy's default linear method) for each probability.
+    /// Several quantiles of unsorted data: `quantile(_:_:)` (numpy's default linear method) for
+    /// each probability, exactly as on `unsorted.sorted()`.
+    ///
+    /// Only the order statistics the quantiles read are placed, by selection in a copy
+    /// (quickselect, falling back to sorting a range that does not shrink fast enough), instead of
+    /// sorting the whole copy. A zero found there is given the sign `sorted()` would put at that
+    /// position (`sorted()` keeps -0.0 and +0.0, which compare equal, in their input order), so
+    /// the result is bit for bit the same.
     ///
     /// - Parameters:
     ///   - unsorted: The sample, in any order, without NaN.
     ///   - ps: Probabilities in [0, 1], in any order.
     /// - Returns: The quantiles, in the order of `ps`.
     /// - Precondition: `unsorted` is non-empty and contains no NaN; every `p` is in [0, 1].
-    /// - Complexity: O(n log n + ps.count).
+    /// - Complexity: O(n · ps.count) expected, O(n log n) at worst per quantile.
     public static func quantiles(of unsorted: [Double], _ ps: [Double]) -> [Double] {
-        let sorted = sortedCopy(unsorted, name: "quantiles(of:_:)")
-        return sorted.withUnsafeBufferPointer { buffer in ps.map { quantile(buffer, $0) } }
+        precondition(!unsorted.isEmpty, "Descriptive.quantiles(of:_:) needs a non-empty sample, got 0 elements")
+        if let index = unsorted.firstIndex(where: { $0.isNaN }) {
+            preconditionFailure("Descriptive.quantiles(of:_:) needs data without NaN, found NaN at index \(index)")
+        }
+        let last = unsorted.count - 1
+        // The positions of the sorted sample that `quantile` reads for these probabilities.
+        var positions: [Int] = []
+        for p in ps {
+            precondition(p >= 0 && p <= 1, "Descriptive.quantile needs 0 <= p <= 1, got \(p)")
+            let h = Double(last) * p
+            if h >= Double(last) {
+                positions.append(last)
+            } else {
+                let i = Int(h.rounded(.down))
+                positions.append(i)
+                if h != h.rounded(.down) { positions.append(i + 1) }
+            }
+        }
+        var work = unsorted
+        work.withUnsafeMutableBufferPointer { buffer in
+            var lower = 0
+            for k in Set(positions).sorted() {
+                select(k, in: buffer, from: lower)
+                lower = k + 1
+            }
+        }
+        for k in Set(positions) where work[k] == 0 {
+            // sorted() puts the zeros at positions z0 ..< z0 + (number of zeros), in input order.
+            let negatives = unsorted.reduce(0) { $0 + ($1 < 0 ? 1 : 0) }
+            var seen = 0
+            for x in unsorted where x == 0 {
+                if seen == k - negatives { work[k] = x; break }
+                seen += 1
+            }
+        }
+        return work.withUnsafeBufferPointer { buffer in ps.map { quantile(buffer, $0) } }
+    }
+
+    /// Places the `k`-th smallest element of `x[from...]` at `x[k]`, smaller-or-equal ones before
+    /// it and greater-or-equal ones after (`from <= k < x.count`; no NaN). Quickselect with a
+    /// median-of-three pivot; a range still longer than 16 after 2 log2(n) partitions is sorted.
+    static func select(_ k: Int, in x: UnsafeMutableBufferPointer<Double>, from: Int) {
+        var lo = from, hi = x.count - 1
+        var budget = 2 * (Int.bitWidth - x.count.leadingZeroBitCount)
+        while hi > lo {
+            if hi - lo < 16 || budget == 0 {
+                var range = UnsafeMutableBufferPointer(rebasing: x[lo...hi])
+                range.sort()
+                return
+            }
+            budget -= 1
+            let mid = lo + (hi - lo) / 2
+            if x[mid] < x[lo] { x.swapAt(mid, lo) }
+            if x[hi] < x[lo] { x.swapAt(hi, lo) }
+            if x[hi] < x[mid] { x.swapAt(hi, mid) }
+            let pivot = x[mid]
+            // Hoare partition: afterwards x[lo...j] <= pivot <= x[j+1...hi].
+            var i = lo - 1, j = hi + 1
+            while true {
+                repeat { i += 1 } while x[i] < pivot
+                repeat { j -= 1 } while pivot < x[j]
+                if i >= j { break }
+                x.swapAt(i, j)
+            }
+            if k <= j { hi = j } else { lo = j + 1 }
+        }
     }
 
     /// The median of sorted data, `quantile(sorted, 0.5)`: the middle element for odd `n`, and
