@@ -12,9 +12,9 @@ replicates=${REPLICATES:-2}
 generations=${GENERATIONS:-2}
 
 swift build -c debug --product collapse >&2
-swift build -c release --product collapse >&2
+Scripts/build-release.sh --product collapse >&2
 debug="$(swift build -c debug --show-bin-path)/collapse"
-release="$(swift build -c release --show-bin-path)/collapse"
+release="$(swift build -c release --static-swift-stdlib --show-bin-path)/collapse"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/setup.sh --plot
-swift build -c release --product collapse >&2
+Scripts/build-release.sh --product collapse >&2
 .build/release/collapse run Experiments/quickstart.yaml --force "$@"
 .venv/bin/python Scripts/plot.py Results/quickstart --by regime.real_fraction
 echo "done: Results/quickstart/summary.csv and Results/quickstart/figures/"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/setup.sh --plot
-swift build -c release --product collapse >&2
+Scripts/build-release.sh --product collapse >&2
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
     for f in Experiments/*.yaml; do names+=("$(basename "$f" .yaml)"); done
