@@ -11,6 +11,23 @@ protocol ChainExecutable: Sendable {
 extension ChainRunner: ChainExecutable {}
 extension ChainRunner: @unchecked Sendable {} // immutable settings, worlds and metric values only
 
+/// A chain whose `run` is the runner's, specialised for its model and world where it was made
+/// (`ChainFactory`, with concrete types). An existential made straight from the generic
+/// `ChainRunner` calls `run` through the conformance, i.e. the unspecialised generic code: generic
+/// metadata at run time, existential casts and extra retains on every generation (~15 % of a
+/// 1-D Gaussian study's CPU). Same computation, same bytes.
+struct SpecializedChain<Model: GenerativeModel, World: RealWorld>: ChainExecutable where Model.Data == World.Data {
+    let runner: ChainRunner<Model, World>
+    private let body: @Sendable (Int, Int) -> ChainResult
+
+    init(_ runner: ChainRunner<Model, World>) {
+        self.runner = runner
+        body = { runner.run(variant: $0, replicate: $1) }
+    }
+
+    func run(variant: Int, replicate: Int) -> ChainResult { body(variant, replicate) }
+}
+
 /// Builds the chain of a variant from its resolved config: the model family, reality, the facts
 /// metrics see, and the selected metrics.
 enum ChainFactory {
@@ -90,17 +107,19 @@ enum ChainFactory {
         case let .mvn(estimator, regularization):
             return try shortcutCapable(MultivariateGaussianModel(estimator: estimator, regularization: regularization), config, metrics)
         case let .kde(bandwidth):
-            return try continuous(KernelDensityModel(bandwidth: kernelBandwidth(bandwidth)), config, metrics)
+            return SpecializedChain(try continuous(KernelDensityModel(bandwidth: kernelBandwidth(bandwidth)), config, metrics))
         case let .gmm(components, restarts, tolerance, maxIterations, regularization):
-            return try continuous(GaussianMixtureModel(components: components, nInit: restarts, tolerance: tolerance,
-                                                       maxIterations: maxIterations, regularization: regularization), config, metrics)
+            return SpecializedChain(try continuous(GaussianMixtureModel(components: components, nInit: restarts, tolerance: tolerance,
+                                                                        maxIterations: maxIterations, regularization: regularization),
+                                                   config, metrics))
         case let .categorical(smoothing):
             guard case let .zipf(vocabulary, exponent) = config.real.source else {
                 throw RunError.invalidReality("model.kind categorical needs real.distribution zipf")
             }
             let world = ZipfWorld(vocabulary: vocabulary, exponent: exponent)
-            return ChainRunner(model: CategoricalModel(smoothing: smoothing), world: world, config: config,
-                               facts: facts(for: config, truth: world.truth), metrics: metrics, needsSamplesAtLastGeneration: true)
+            return SpecializedChain(ChainRunner(model: CategoricalModel(smoothing: smoothing), world: world, config: config,
+                                                facts: facts(for: config, truth: world.truth), metrics: metrics,
+                                                needsSamplesAtLastGeneration: true))
         case let .linearRegression(intercept, knownNoise, freshDesign):
             let world = try RegressionWorld(config.real.source)
             var noise = NoiseModel.estimated
@@ -122,7 +141,7 @@ enum ChainFactory {
                     runner.makeSegmentFitter = { reality in regressionSegmentFitter(model, design: reality.training.design) }
                 }
             }
-            return runner
+            return SpecializedChain(runner)
         }
     }
 
@@ -138,8 +157,9 @@ enum ChainFactory {
         throws(RunError) -> any ChainExecutable where M.Data == Matrix
     {
         let world = try LabelledWorld(config.real.source)
-        return ChainRunner(model: ClassConditionalModel(base: base, classCount: world.classCount), world: world, config: config,
-                           facts: facts(for: config, truth: world.truth), metrics: metrics, needsSamplesAtLastGeneration: true)
+        return SpecializedChain(ChainRunner(model: ClassConditionalModel(base: base, classCount: world.classCount), world: world,
+                                            config: config, facts: facts(for: config, truth: world.truth), metrics: metrics,
+                                            needsSamplesAtLastGeneration: true))
     }
 
     static func continuous<M: GenerativeModel>(_ model: M, _ config: ExperimentConfig, _ metrics: [any Metric])
@@ -161,7 +181,7 @@ enum ChainFactory {
                 try model.refit(fitted, samples: count, options: options, using: &rng)
             }
         }
-        return runner
+        return SpecializedChain(runner)
     }
 }
 

@@ -166,7 +166,8 @@ func temporaryDirectory(_ name: String) -> URL {
                 real: RealSourceConfig(source: .linearRegression(coefficients: [1, -0.5, 2], noiseStd: 0.7), holdout: 50),
                 model: ModelConfig(family: .linearRegression(intercept: intercept, knownNoise: known, freshDesign: false)),
                 regime: RegimeConfig(kind: regime), metrics: ["param_error", "test_mse_real"])
-            let fast = try #require(try ChainFactory.make(config, registry: .standard) as? ChainRunner<LinearRegressionModel, RegressionWorld>)
+            let made = try ChainFactory.make(config, registry: .standard)
+            let fast = try #require(made as? SpecializedChain<LinearRegressionModel, RegressionWorld>).runner
             #expect(fast.makeSegmentFitter != nil)
             var general = fast
             general.makeSegmentFitter = nil
