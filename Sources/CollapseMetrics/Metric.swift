@@ -180,8 +180,48 @@ public final class MetricCache: @unchecked Sendable {
 }
 
 /// Everything a metric may look at for one generation of one chain.
+///
+/// The chain-constant parts (facts, holdout, truth, real training set, stream factory, cache)
+/// live in one shared box, copied on write, so a copy of a context costs a few reference counts
+/// rather than one per field (the runner's metric calls copy it once per generation).
 public struct MetricContext {
-    public var facts: ExperimentFacts
+    /// The parts of a context that stay the same for a whole chain.
+    private final class Constants {
+        var facts: ExperimentFacts
+        var holdout: Any
+        var truth: RealTruth
+        var realTraining: Any?
+        var stream: @Sendable (StreamPurpose) -> Philox4x32
+        var cache: MetricCache
+
+        init(facts: ExperimentFacts, holdout: Any, truth: RealTruth, realTraining: Any?,
+             stream: @escaping @Sendable (StreamPurpose) -> Philox4x32, cache: MetricCache) {
+            self.facts = facts
+            self.holdout = holdout
+            self.truth = truth
+            self.realTraining = realTraining
+            self.stream = stream
+            self.cache = cache
+        }
+
+        func copy() -> Constants {
+            Constants(facts: facts, holdout: holdout, truth: truth, realTraining: realTraining, stream: stream, cache: cache)
+        }
+    }
+    private var constants: Constants
+
+    /// The box of chain-constant parts, made unique before it is written to.
+    private var uniqueConstants: Constants {
+        mutating get {
+            if !isKnownUniquelyReferenced(&constants) { constants = constants.copy() }
+            return constants
+        }
+    }
+
+    public var facts: ExperimentFacts {
+        get { constants.facts }
+        set { uniqueConstants.facts = newValue }
+    }
     public var generation: Int
     /// The model fitted at this generation (cast to the family's fitted type or a capability).
     public var fitted: any FittedModel
@@ -206,29 +246,41 @@ public struct MetricContext {
     /// The generation's synthetic sample (the model's rows that feed the next training set).
     public var samples: Any?
     /// The real holdout (same data type as the training set), never trained on.
-    public var holdout: Any
-    public var truth: RealTruth
+    public var holdout: Any {
+        get { constants.holdout }
+        set { uniqueConstants.holdout = newValue }
+    }
+    public var truth: RealTruth {
+        get { constants.truth }
+        set { uniqueConstants.truth = newValue }
+    }
     /// The chain's generation-0 real training set (same data type as `trainingData`), or nil
     /// where the caller has none.
-    public var realTraining: Any?
+    public var realTraining: Any? {
+        get { constants.realTraining }
+        set { uniqueConstants.realTraining = newValue }
+    }
     /// A fresh stream for a metric's own purpose at this (variant, replicate, generation).
-    public var stream: @Sendable (StreamPurpose) -> Philox4x32
+    public var stream: @Sendable (StreamPurpose) -> Philox4x32 {
+        get { constants.stream }
+        set { uniqueConstants.stream = newValue }
+    }
     /// The chain's cache (holdout moments); a fresh one when the caller has none.
-    public var cache: MetricCache = MetricCache()
+    public var cache: MetricCache {
+        get { constants.cache }
+        set { uniqueConstants.cache = newValue }
+    }
 
     public init(facts: ExperimentFacts, generation: Int, fitted: any FittedModel, trainingData: Any, provenance: Provenance,
                 samples: Any?, holdout: Any, truth: RealTruth, realTraining: Any? = nil,
                 stream: @escaping @Sendable (StreamPurpose) -> Philox4x32) {
-        self.facts = facts
+        self.constants = Constants(facts: facts, holdout: holdout, truth: truth, realTraining: realTraining,
+                                   stream: stream, cache: MetricCache())
         self.generation = generation
         self.fitted = fitted
         self.trainingDataSource = .value(trainingData)
         self.provenance = provenance
         self.samples = samples
-        self.holdout = holdout
-        self.truth = truth
-        self.realTraining = realTraining
-        self.stream = stream
     }
 
     public func stream(for purpose: StreamPurpose) -> Philox4x32 { stream(purpose) }
