@@ -34,6 +34,15 @@ public struct TokenCounts: Sendable, Hashable {
         self.total = total
     }
 
+    /// Counts already known to be valid with this total (a multinomial draw of `total` tokens):
+    /// no O(V) validating pass (checked in debug builds).
+    init(drawn counts: [Int], total: Int) {
+        assert(!counts.isEmpty && counts.allSatisfy { $0 >= 0 } && counts.reduce(0, +) == total,
+               "TokenCounts(drawn:total:): counts that are not a draw of \(total) tokens")
+        self.counts = counts
+        self.total = total
+    }
+
     /// Counts of a token list: `counts[v]` = number of occurrences of `v` in `tokens`.
     ///
     /// - Precondition: `vocabularySize >= 1`; every token in `0 ..< vocabularySize`.
@@ -132,12 +141,42 @@ public struct CategoricalModel: GenerativeModel {
         let v = data.vocabularySize
         var support = 0
         let probabilities = [Double](unsafeUninitializedCapacity: v) { buffer, initialized in
-            data.counts.withUnsafeBufferPointer { counts in
-                for i in 0..<v {
-                    let q = (Double(counts[i]) + alpha) / denominator
-                    buffer[i] = q
-                    support &+= q > 0 ? 1 : 0
+            support = data.counts.withUnsafeBufferPointer { counts in
+                guard let c = counts.baseAddress, let out = buffer.baseAddress else { return 0 }
+                var positive = 0
+                if alpha == 0 {
+                    // A symbol without tokens gets 0 / denominator = +0 exactly: skip the division
+                    // (most symbols of a collapsing model have none), eight at a time where all are.
+                    var i = 0
+                    while i < v {
+                        if i + 8 <= v {
+                            var any = 0
+                            for k in 0..<8 { any |= c[i + k] }
+                            if any == 0 {
+                                for k in 0..<8 { out[i + k] = 0 }
+                                i += 8
+                                continue
+                            }
+                        }
+                        for j in i..<min(i + 8, v) {
+                            if c[j] == 0 {
+                                out[j] = 0
+                            } else {
+                                let q = Double(c[j]) / denominator
+                                out[j] = q
+                                positive &+= q > 0 ? 1 : 0
+                            }
+                        }
+                        i += 8
+                    }
+                } else {
+                    for i in 0..<v {
+                        let q = (Double(c[i]) + alpha) / denominator
+                        out[i] = q
+                        positive &+= q > 0 ? 1 : 0
+                    }
                 }
+                return positive
             }
             initialized = v
         }
@@ -194,7 +233,23 @@ public struct FittedCategorical: FittedModel, Hashable {
     /// - Complexity: O(V).
     public var entropy: Double {
         var h = 0.0
-        for p in probabilities where p > 0 { h -= p * Foundation.log(p) }
+        probabilities.withUnsafeBufferPointer { buffer in
+            let p = buffer.baseAddress!, v = buffer.count
+            var i = 0
+            while i < v {
+                // Eight zero probabilities at a time are skipped in one test (same terms, same order).
+                if i + 8 <= v {
+                    var bits: UInt64 = 0
+                    for k in 0..<8 { bits |= p[i + k].bitPattern }
+                    if bits & 0x7FFF_FFFF_FFFF_FFFF == 0 {
+                        i += 8
+                        continue
+                    }
+                }
+                for j in i..<min(i + 8, v) where p[j] > 0 { h -= p[j] * Foundation.log(p[j]) }
+                i += 8
+            }
+        }
         return max(h, 0)
     }
 
@@ -259,7 +314,7 @@ public struct FittedCategorical: FittedModel, Hashable {
         precondition(count >= 0, "sample count must be non-negative, got \(count)")
         let q = samplingProbabilities(options)
         if count == 0 { return TokenCounts(counts: [Int](repeating: 0, count: q.count)) }
-        return TokenCounts(counts: Multinomial.counts(total: count, probabilities: q, using: &rng))
+        return TokenCounts(drawn: Multinomial.counts(total: count, probabilities: q, using: &rng), total: count)
     }
 
     /// `log p_v` once per token: the result has `data.total` entries, tokens in symbol order

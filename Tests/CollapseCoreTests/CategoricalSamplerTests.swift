@@ -86,13 +86,42 @@ import Testing
         var p = (0..<2000).map { _ in rng.nextDouble() < 0.7 ? 0 : rng.nextDouble() }
         p[0] = 0
         p[1999] = 0
+        expectSameDrawAsCompacted(p, total: 100_000, path: 0x407)
+    }
+
+    /// Draws `total` over `p` and over its positive entries alone from the same stream: the counts
+    /// of the positive entries agree, the others are 0, and both streams end in the same state.
+    func expectSameDrawAsCompacted(_ p: [Double], total: Int, path: UInt32) {
         let nonzero = p.indices.filter { p[$0] > 0 }
-        var a = Philox4x32(seed: testSeed, path: [0x5A, 0x407]), b = a
-        let full = Multinomial.counts(total: 100_000, probabilities: p, using: &a)
-        let compact = Multinomial.counts(total: 100_000, probabilities: nonzero.map { p[$0] }, using: &b)
+        var a = Philox4x32(seed: testSeed, path: [0x5A, path]), b = a
+        let full = Multinomial.counts(total: total, probabilities: p, using: &a)
+        let compact = Multinomial.counts(total: total, probabilities: nonzero.map { p[$0] }, using: &b)
         #expect(nonzero.map { full[$0] } == compact)
         #expect(p.indices.allSatisfy { p[$0] > 0 || full[$0] == 0 })
         #expect(a == b)
+    }
+
+    /// Runs of eight zeros are skipped in one test: long runs, -0.0, a length that is not a
+    /// multiple of eight and a positive last entry give the draw over the compacted probabilities.
+    @Test func zeroRunsAreSkippedWithTheSameDraw() {
+        var rng = Philox4x32(seed: testSeed, path: [0x5A, 0x408])
+        var p = [Double](repeating: 0, count: 2001)
+        for i in stride(from: 1000, to: 2001, by: 37) { p[i] = rng.nextDouble() }
+        for i in 0..<7 { p[i] = rng.nextDouble() }       // a partial block at the start
+        for i in 500..<520 { p[i] = -0.0 }               // negative zeros draw nothing either
+        p[2000] = 0.25                                   // the last, alone in its block
+        expectSameDrawAsCompacted(p, total: 50_000, path: 0x409)
+    }
+
+    /// A NaN after a run of zeros is still refused (the skipped blocks hold zeros only).
+    @Test func invalidProbabilityAmongZerosIsRefused() async {
+        await #expect(processExitsWith: .failure) {
+            var p = [Double](repeating: 0, count: 64)
+            p[40] = .nan
+            p[63] = 1
+            var rng = Philox4x32(seed: 1, path: [1])
+            _ = Multinomial.counts(total: 10, probabilities: p, using: &rng)
+        }
     }
 
     @Test func aliasTableMatchesItsWeights() {

@@ -41,6 +41,25 @@ import Testing
         #expect(relativeError(smoothed.meanLogProbability(of: heldOut), Reference.heldOutMeanLogProbability) < 16 * Double.ulpOfOne)
     }
 
+    /// Fit, support and entropy skip runs of zero counts eight at a time: on sparse counts with
+    /// long zero runs, a length that is not a multiple of eight and a positive last symbol they
+    /// equal the per-symbol formulas bit for bit (p_v = c_v / M; H = -sum p log p in symbol order).
+    @Test func sparseCountsGiveThePerSymbolValues() throws {
+        var rng = Philox4x32(seed: modelTestSeed, path: [3103])
+        var counts = [Int](repeating: 0, count: 1003)
+        for v in 0..<5 { counts[v] = 1 + Int(rng.nextDouble() * 50) }
+        for v in stride(from: 300, to: 1003, by: 41) { counts[v] = 1 + Int(rng.nextDouble() * 5) }
+        counts[1002] = 3
+        let data = TokenCounts(counts: counts)
+        let fit = try CategoricalModel().fit(data, using: &rng)
+        let expected = counts.map { Double($0) / Double(data.total) }
+        #expect(fit.probabilities.map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(fit.supportSize == counts.filter { $0 > 0 }.count)
+        var h = 0.0
+        for q in expected where q > 0 { h -= q * Foundation.log(q) }
+        #expect(fit.entropy == h)
+    }
+
     @Test func settingsAreValidatedAndNoTokensWithoutSmoothingIsAnError() throws {
         #expect(throws: ModelSettingsError.self) { try CategoricalModel(smoothing: -1).validate() }
         #expect(throws: ModelSettingsError.self) { try CategoricalModel(smoothing: .nan).validate() }

@@ -49,11 +49,26 @@ public enum Multinomial {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: v) { positive in
             var m = 0
             var invalid: UInt8 = 0 // branch-free validation; the offending entry is found below
-            for i in 0..<v {
-                let x = p[i]
-                invalid |= (x >= 0 ? 0 : 1) | (x < .infinity ? 0 : 1)
-                positive[m] = i
-                m &+= x != 0 ? 1 : 0
+            let base = p.baseAddress!
+            var i = 0
+            while i < v {
+                // Runs of eight zeros (valid, and drawing nothing) are skipped in one comparison.
+                if i + 8 <= v {
+                    let w = UnsafeRawPointer(base + i)
+                    var bits: UInt64 = 0
+                    for k in 0..<8 { bits |= w.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self) }
+                    if bits & 0x7FFF_FFFF_FFFF_FFFF == 0 { // all eight are +0 or -0
+                        i += 8
+                        continue
+                    }
+                }
+                for j in i..<min(i + 8, v) {
+                    let x = base[j]
+                    invalid |= (x >= 0 ? 0 : 1) | (x < .infinity ? 0 : 1)
+                    positive[m] = j
+                    m &+= x != 0 ? 1 : 0
+                }
+                i += 8
             }
             if invalid != 0 {
                 for i in 0..<v {
