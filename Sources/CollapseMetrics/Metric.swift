@@ -153,13 +153,45 @@ public struct RealTruth: Sendable {
 
 /// Where the rows of one generation's training set came from.
 public struct Provenance: Sendable, Equatable {
+    /// One origin is kept inline (every training set of `replace` has one): no dictionary is built
+    /// per generation unless a metric reads `rowsByOrigin`.
+    private enum Storage: Sendable {
+        case single(origin: Int, rows: Int)
+        case table([Int: Int])
+    }
+    private var storage: Storage
+
     /// Rows per origin: -1 = real data, g >= 0 = samples of the model fitted at generation g.
-    public var rowsByOrigin: [Int: Int]
+    public var rowsByOrigin: [Int: Int] {
+        get {
+            switch storage {
+            case let .single(origin, rows): return [origin: rows]
+            case let .table(table): return table
+            }
+        }
+        set { storage = .table(newValue) }
+    }
 
-    public init(rowsByOrigin: [Int: Int]) { self.rowsByOrigin = rowsByOrigin }
+    public init(rowsByOrigin: [Int: Int]) { storage = .table(rowsByOrigin) }
 
-    public var total: Int { rowsByOrigin.values.reduce(0, +) }
-    public var realRows: Int { rowsByOrigin[-1] ?? 0 }
+    /// All `rows` rows from one origin.
+    public init(origin: Int, rows: Int) { storage = .single(origin: origin, rows: rows) }
+
+    public var total: Int {
+        switch storage {
+        case let .single(_, rows): return rows
+        case let .table(table): return table.values.reduce(0, +)
+        }
+    }
+
+    public var realRows: Int {
+        switch storage {
+        case let .single(origin, rows): return origin == -1 ? rows : 0
+        case let .table(table): return table[-1] ?? 0
+        }
+    }
+
+    public static func == (a: Provenance, b: Provenance) -> Bool { a.rowsByOrigin == b.rowsByOrigin }
 }
 
 /// Per-chain values that several generations' metrics reuse (computed on first use).

@@ -23,6 +23,7 @@ struct Segments<Data: TrainingData> {
     var parts: [(origin: Int, data: Data)]
 
     var provenance: Provenance {
+        if parts.count == 1 { return Provenance(origin: parts[0].origin, rows: parts[0].data.rowCount) }
         var counts: [Int: Int] = [:]
         for p in parts { counts[p.origin, default: 0] += p.data.rowCount }
         return Provenance(rowsByOrigin: counts)
@@ -240,7 +241,7 @@ struct ChainRunner<Model: GenerativeModel, World: RealWorld> where Model.Data ==
                     if refit != nil {
                         // Validation admits only metrics that read no rows (`Metric.readsRows`).
                         context.pointee.setTrainingData { preconditionFailure("no training rows exist under sampling.shortcut") }
-                        context.pointee.provenance = Provenance(rowsByOrigin: [g - 1: m])
+                        context.pointee.provenance = Provenance(origin: g - 1, rows: m)
                     } else if let data {
                         context.pointee.trainingData = data
                         context.pointee.provenance = training.provenance

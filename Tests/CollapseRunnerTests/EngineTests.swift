@@ -271,6 +271,19 @@ func temporaryDirectory(_ name: String) -> URL {
         }
     }
 
+    /// A one-origin provenance (kept inline) reads, counts and compares like the table.
+    @Test func oneOriginProvenanceEqualsTheTable() {
+        for (origin, rows) in [(-1, 20), (4, 15), (0, 0)] {
+            let inline = Provenance(origin: origin, rows: rows), table = Provenance(rowsByOrigin: [origin: rows])
+            #expect(inline == table && inline.rowsByOrigin == [origin: rows])
+            #expect(inline.total == table.total && inline.realRows == table.realRows)
+        }
+        #expect(Provenance(origin: -1, rows: 20).realRows == 20 && Provenance(origin: 3, rows: 20).realRows == 0)
+        var p = Provenance(origin: 2, rows: 5)
+        p.rowsByOrigin[-1] = 7
+        #expect(p.total == 12 && p.realRows == 7 && p != Provenance(origin: 2, rows: 5))
+    }
+
     /// The replace/MLE variance theory: replicate mean within 5 standard errors of sigma² r^(g+1).
     @Test func replaceVarianceFollowsTheory() throws {
         let e = Engine(experiment: gaussianExperiment(replicates: 400, generations: 5, samples: 10, regimes: [RegimeConfig(kind: .replace)],
