@@ -64,7 +64,10 @@ final class WrightFisherTheory: Sendable {
         guard Double(g + 1) * Double(m + 1) <= Self.workLimit else { return nil }
         let key = Key(population: m, probabilities: p)
         return cache.withLock { table -> (support: Double, oov: Double)? in
-            var series = table[key] ?? Self.start(p, m)
+            // Taken out and stored back under the caller's key: an equal array from another
+            // caller (another summary of the same config) is compared element by element once,
+            // then its own buffer makes later lookups an identity check.
+            var series = table.removeValue(forKey: key) ?? Self.start(p, m)
             while series.support.count <= g && !series.exhausted {
                 if !series.support.isEmpty {
                     let rows = Self.summedRows(series.survival)

@@ -127,7 +127,12 @@ public struct Engine {
         // as threads gives each chain one (the parts then run in order; same bits either way).
         let threads = max(1, options.threads)
         ParallelWork.threadLimit = Self.threadsPerChain(threads: threads, chains: pending.count)
-        let executor = OrderedExecutor(count: pending.count, threads: max(1, options.threads)) { position in
+        // The summary's theory column depends on the config alone: computed while the chains run
+        // (by the first free worker, within the thread budget), the summary finds it cached. The
+        // Wright–Fisher series of a large vocabulary take a tenth of a zipf run.
+        nonisolated(unsafe) let theoryWarmer = Summarizer(experiment: experiment, registry: registry) // read-only
+        let executor = OrderedExecutor(count: pending.count, threads: max(1, options.threads),
+                                       prelude: { theoryWarmer.warmTheory() }) { position in
             let chain = allChains[pending[pending.startIndex + position]]
             let result = executables[chain.variant].run(variant: chain.variant, replicate: chain.replicate)
             let rows = result.rows
@@ -255,6 +260,10 @@ final class OrderedExecutor: @unchecked Sendable {
     let count: Int
     let threads: Int
     let job: Job
+    /// Work done once, by the first worker free, before it takes chains (e.g. the summary's theory,
+    /// which needs no chain): it shares the `threads` budget instead of adding a thread.
+    let prelude: (@Sendable () -> Void)?
+    var preludeTaken = false
     let window: Int
     let condition = NSCondition()
     var nextToStart = 0
@@ -263,9 +272,10 @@ final class OrderedExecutor: @unchecked Sendable {
     var cancelled = false
     var running = 0
 
-    init(count: Int, threads: Int, job: @escaping Job) {
+    init(count: Int, threads: Int, prelude: (@Sendable () -> Void)? = nil, job: @escaping Job) {
         self.count = count
         self.threads = threads
+        self.prelude = prelude
         self.job = job
         self.window = max(4 * threads, 8)
     }
@@ -304,6 +314,11 @@ final class OrderedExecutor: @unchecked Sendable {
     }
 
     private func workLoop() {
+        condition.lock()
+        let runPrelude = prelude != nil && !preludeTaken && !cancelled
+        preludeTaken = true
+        condition.unlock()
+        if runPrelude, let prelude { prelude() }
         while true {
             condition.lock()
             while !cancelled && nextToStart < count && nextToStart >= nextToConsume + window { condition.wait() }

@@ -36,6 +36,21 @@ public struct Summarizer {
     /// The metric names of each variant, in row order.
     var metricNames: [[String]] { experiment.variants.map { $0.config.metrics + ["degenerate"] } }
 
+    /// Computes the theory of every (variant, recorded generation, metric) once, so that the
+    /// caches behind it (the Wright–Fisher series) are filled before the summary asks; the
+    /// values are pure functions of the config, so when they are computed changes nothing.
+    func warmTheory() {
+        let renderer = Renderer(self)
+        for (v, variant) in experiment.variants.enumerated() {
+            let config = variant.config
+            for g in 0...max(config.generations, 0) where config.records(generation: g) {
+                for k in renderer.names[v].indices {
+                    _ = renderer.theory(GroupKey(variant: v, generation: g, metricIndex: k))
+                }
+            }
+        }
+    }
+
     public func write(metrics: URL, to summary: URL) throws(RunError) {
         let files = OutputFiles(directory: summary.deletingLastPathComponent())
         // Pass 1: the groups and their sizes.

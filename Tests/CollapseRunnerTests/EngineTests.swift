@@ -271,6 +271,29 @@ func temporaryDirectory(_ name: String) -> URL {
         }
     }
 
+    /// The executor's prelude runs exactly once, on a worker, before that worker takes jobs; the
+    /// jobs' results still come back in order, for one thread and for several.
+    @Test(arguments: [1, 3])
+    func executorRunsItsPreludeOnceAndKeepsTheOrder(threads: Int) throws {
+        final class Count: @unchecked Sendable {
+            let lock = NSLock()
+            var value = 0
+            func increment() { lock.lock(); value += 1; lock.unlock() }
+        }
+        let preludes = Count()
+        let executor = OrderedExecutor(count: 20, threads: threads, prelude: { preludes.increment() }) { position in
+            ChainOutput(bytes: Array(String(position).utf8), rows: [], variant: 0, exports: [])
+        }
+        var seen: [Int] = []
+        try executor.drain { position, output in
+            #expect(String(decoding: output.bytes, as: UTF8.self) == String(position))
+            seen.append(position)
+            return true
+        }
+        #expect(seen == Array(0..<20))
+        #expect(preludes.value == 1)
+    }
+
     /// A one-origin provenance (kept inline) reads, counts and compares like the table.
     @Test func oneOriginProvenanceEqualsTheTable() {
         for (origin, rows) in [(-1, 20), (4, 15), (0, 0)] {
