@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 check=0
 if [ "${1:-}" = "--check" ]; then check=1; shift; fi
-if [ $check -eq 0 ]; then Scripts/setup.sh --plot; fi
+if [ $check -eq 0 ]; then Scripts/setup.sh --plot; else Scripts/setup.sh; fi
 Scripts/build-release.sh --product collapse >&2
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then

@@ -23,8 +23,9 @@ final class WrightFisherTheory: Sendable {
     static let shared = WrightFisherTheory()
 
     /// The largest work (terms summed plus M per step, `stepCost`, added over the steps) a series
-    /// may cost; the generations beyond it have no theory. The cost depends on (M, p) only, so
-    /// which generations have a theory never depends on the order of the requests.
+    /// may cost; the generations beyond it (and beyond (g + 1) M w <= workLimit, the earlier
+    /// per-step bound) have no theory. The cost depends on (M, p) only, so which generations have
+    /// a theory never depends on the order of the requests.
     static let workLimit = 1.5e9
 
     private struct Key: Hashable {
@@ -72,7 +73,13 @@ final class WrightFisherTheory: Sendable {
                 if !series.support.isEmpty {
                     let rows = Self.summedRows(series.survival)
                     let cost = Self.stepCost(population: m, summedRows: rows)
-                    guard series.work + cost <= Self.workLimit else {
+                    // Also every generation the earlier, per-step bound (g + 1) M w allowed (w the
+                    // widest row), so that no theory cell produced before is dropped (the new
+                    // count is slightly larger when every row is summed, at small M).
+                    let g = series.support.count
+                    let widest = min(Double(m + 1), 9.2 * Double(m).squareRoot() + 2)
+                    let allowedBefore = Double(g + 1) * Double(m) * widest <= Self.workLimit
+                    guard series.work + cost <= Self.workLimit || allowedBefore else {
                         series.exhausted = true
                         break
                     }
@@ -115,7 +122,9 @@ final class WrightFisherTheory: Sendable {
     static func summedRows(_ s: [Double]) -> Int {
         let m = s.count - 1
         guard m >= 2 else { return max(m, 0) }
-        guard let last = s[0..<m].lastIndex(where: { $0 != 1 }) else { return 1 }
+        // Over the whole vector: rows near M read s[M] too (a survival vector has s[M] = 1).
+        guard let last = s.lastIndex(where: { $0 != 1 }) else { return 1 }
+        if last >= m - 1 { return m }
         let a = Double(last + 1) / Double(m)
         let threshold = Foundation.log(rowCutoff) - 1 - 2 * Foundation.log(Double(m + 1))
         var k = last + 2

@@ -129,10 +129,19 @@ public struct Engine {
         ParallelWork.threadLimit = Self.threadsPerChain(threads: threads, chains: pending.count)
         // The summary's theory column depends on the config alone: computed while the chains run
         // (by the first free worker, within the thread budget), the summary finds it cached. The
-        // Wright–Fisher series of a large vocabulary take a tenth of a zipf run.
+        // Wright–Fisher series of a large vocabulary take a tenth of a zipf run. Only when another
+        // worker runs chains beside it, only for the variants this run (or shard) writes, and
+        // abandoned as soon as the run stops early (the summary then computes what it needs).
         nonisolated(unsafe) let theoryWarmer = Summarizer(experiment: experiment, registry: registry) // read-only
+        let pendingVariants = Set(pending.map { allChains[$0].variant })
+        let canOverlap = min(max(1, options.threads), pending.count) >= 2
+        var prelude: (@Sendable () -> Void)?
+        let stopSignal = StopSignal()
+        if canOverlap {
+            prelude = { theoryWarmer.warmTheory(variants: pendingVariants) { stopSignal.isSet || Interruption.shared.isRequested } }
+        }
         let executor = OrderedExecutor(count: pending.count, threads: max(1, options.threads),
-                                       prelude: { theoryWarmer.warmTheory() }) { position in
+                                       prelude: prelude, onCancel: { stopSignal.set() }) { position in
             let chain = allChains[pending[pending.startIndex + position]]
             let result = executables[chain.variant].run(variant: chain.variant, replicate: chain.replicate)
             let rows = result.rows
@@ -255,6 +264,14 @@ struct ChainOutput: Sendable {
     var exports: [(variant: Int, generation: Int, csv: String)]
 }
 
+/// A flag set once from any thread.
+final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    func set() { lock.lock(); value = true; lock.unlock() }
+}
+
 final class OrderedExecutor: @unchecked Sendable {
     typealias Job = @Sendable (Int) -> ChainOutput
     let count: Int
@@ -264,6 +281,8 @@ final class OrderedExecutor: @unchecked Sendable {
     /// which needs no chain): it shares the `threads` budget instead of adding a thread.
     let prelude: (@Sendable () -> Void)?
     var preludeTaken = false
+    /// Called once when `drain` stops the workers (done, stopped early or failed).
+    let onCancel: (@Sendable () -> Void)?
     let window: Int
     let condition = NSCondition()
     var nextToStart = 0
@@ -272,10 +291,12 @@ final class OrderedExecutor: @unchecked Sendable {
     var cancelled = false
     var running = 0
 
-    init(count: Int, threads: Int, prelude: (@Sendable () -> Void)? = nil, job: @escaping Job) {
+    init(count: Int, threads: Int, prelude: (@Sendable () -> Void)? = nil, onCancel: (@Sendable () -> Void)? = nil,
+         job: @escaping Job) {
         self.count = count
         self.threads = threads
         self.prelude = prelude
+        self.onCancel = onCancel
         self.job = job
         self.window = max(4 * threads, 8)
     }
@@ -305,6 +326,7 @@ final class OrderedExecutor: @unchecked Sendable {
             do { keepGoing = try consume(position, output) } catch { failure = error }
             if failure != nil || !keepGoing || position + 1 == count { break }
         }
+        onCancel?()
         condition.lock()
         cancelled = true
         condition.broadcast()

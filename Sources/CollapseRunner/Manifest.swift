@@ -128,27 +128,37 @@ struct Manifest {
 /// Runs a short-lived command found on PATH and returns its standard output.
 enum ChildProcess {
     /// The standard output of `arguments[0]` run with `arguments` (stdin and stderr from/to
-    /// /dev/null), or nil when it cannot be started or exits non-zero.
+    /// /dev/null, no other descriptor of ours inherited), or nil when it cannot be started,
+    /// cannot be waited for, or does not exit with status 0.
     static func output(of arguments: [String]) -> String? {
         precondition(!arguments.isEmpty, "ChildProcess.output needs a command")
+        #if canImport(Glibc)
         var pipe: [Int32] = [0, 0]
         guard Glibc.pipe(&pipe) == 0 else { return nil }
         let (readEnd, writeEnd) = (pipe[0], pipe[1])
+        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1) // dup2 clears close-on-exec on 1
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addclose(&actions, readEnd)
-        posix_spawn_file_actions_addclose(&actions, writeEnd)
+        // Nothing else of ours reaches the child (the output directory's lock, partial files):
+        // glibc >= 2.34's addclosefrom_np, looked up at run time (not in the Glibc module).
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+        }
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         var pid = pid_t()
         let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
         close(writeEnd)
-        defer { close(readEnd) }
-        guard spawned == 0 else { return nil }
+        guard spawned == 0 else {
+            close(readEnd)
+            return nil
+        }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -159,10 +169,25 @@ enum ChildProcess {
                 break
             }
         }
+        close(readEnd) // before waiting: a child still writing gets EPIPE instead of blocking
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        // Exited normally (low 7 bits 0) with code 0.
-        guard status & 0x7f == 0 && (status >> 8) & 0xff == 0 else { return nil }
+        var reaped: pid_t
+        repeat { reaped = waitpid(pid, &status, 0) } while reaped == -1 && errno == EINTR
+        // Reaped, exited normally (low 7 bits 0) with code 0.
+        guard reaped == pid, status & 0x7f == 0, (status >> 8) & 0xff == 0 else { return nil }
         return String(decoding: bytes, as: UTF8.self)
+        #else
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self)
+        #endif
     }
 }

@@ -36,14 +36,16 @@ public struct Summarizer {
     /// The metric names of each variant, in row order.
     var metricNames: [[String]] { experiment.variants.map { $0.config.metrics + ["degenerate"] } }
 
-    /// Computes the theory of every (variant, recorded generation, metric) once, so that the
-    /// caches behind it (the Wright–Fisher series) are filled before the summary asks; the
-    /// values are pure functions of the config, so when they are computed changes nothing.
-    func warmTheory() {
+    /// Computes the theory of every (variant in `variants`, recorded generation, metric) once, so
+    /// that the caches behind it (the Wright–Fisher series) are filled before the summary asks;
+    /// the values are pure functions of the config, so when they are computed changes nothing.
+    /// Returns early, between generations, once `stop()` is true.
+    func warmTheory(variants: Set<Int>, stop: () -> Bool) {
         let renderer = Renderer(self)
-        for (v, variant) in experiment.variants.enumerated() {
+        for (v, variant) in experiment.variants.enumerated() where variants.contains(v) {
             let config = variant.config
             for g in 0...max(config.generations, 0) where config.records(generation: g) {
+                if stop() { return }
                 for k in renderer.names[v].indices {
                     _ = renderer.theory(GroupKey(variant: v, generation: g, metricIndex: k))
                 }

@@ -230,8 +230,9 @@ import Foundation
     /// `useOneThread` stops OpenBLAS's idle pool and nothing the runner does afterwards (setting
     /// one thread again, single-threaded BLAS calls) restarts it: a restarted pool spins on a
     /// core for ~0.1 s, which every `collapse run` paid before `setThreadCount` skipped no-op
-    /// calls. In a child process (an exit test), since stopping the pool while another test is
-    /// inside BLAS could hang.
+    /// calls (OpenBLAS 0.3.21 restarts it inside every openblas_set_num_threads). In a child process
+    /// (an exit test), since stopping the pool while another test is inside BLAS could hang. A
+    /// serial OpenBLAS (no pool to stop) passes trivially.
     @Test func oneThreadKeepsThePoolStopped() async {
         await #expect(processExitsWith: .success) {
             guard BLAS.threadPoolRunning != nil else { exit(0) } // a serial OpenBLAS build: nothing to stop
@@ -241,8 +242,6 @@ import Foundation
             let a = Matrix(rows: 300, columns: 300, repeating: 1)
             let product = a * a
             guard BLAS.threadPoolRunning == false, product[0, 0] == 300 else { exit(3) }
-            BLAS.setThreadCount(2) // more threads: OpenBLAS starts its pool again
-            guard BLAS.threadPoolRunning == true else { exit(4) }
             exit(0)
         }
     }

@@ -280,8 +280,9 @@ func temporaryDirectory(_ name: String) -> URL {
             var value = 0
             func increment() { lock.lock(); value += 1; lock.unlock() }
         }
-        let preludes = Count()
-        let executor = OrderedExecutor(count: 20, threads: threads, prelude: { preludes.increment() }) { position in
+        let preludes = Count(), cancels = Count()
+        let executor = OrderedExecutor(count: 20, threads: threads, prelude: { preludes.increment() },
+                                       onCancel: { cancels.increment() }) { position in
             ChainOutput(bytes: Array(String(position).utf8), rows: [], variant: 0, exports: [])
         }
         var seen: [Int] = []
@@ -291,7 +292,7 @@ func temporaryDirectory(_ name: String) -> URL {
             return true
         }
         #expect(seen == Array(0..<20))
-        #expect(preludes.value == 1)
+        #expect(preludes.value == 1 && cancels.value == 1)
     }
 
     /// A one-origin provenance (kept inline) reads, counts and compares like the table.
@@ -419,6 +420,12 @@ func temporaryDirectory(_ name: String) -> URL {
         #expect(ChildProcess.output(of: ["sh", "-c", "echo partial; exit 3"]) == nil)
         #expect(ChildProcess.output(of: ["sh", "-c", "kill -9 $$"]) == nil)
         #expect(ChildProcess.output(of: ["/nonexistent/command-\(getpid())"]) == nil)
+        // Descriptors of ours (here one opened without close-on-exec, like a lock file) do not
+        // reach the child: it sees only its standard input, output and error.
+        let extra = open("/dev/null", O_RDONLY)
+        defer { close(extra) }
+        let seen = ChildProcess.output(of: ["sh", "-c", "ls /proc/$$/fd"])?.split(separator: "\n").map(String.init)
+        #expect(extra > 2 && seen == ["0", "1", "2"], "child descriptors \(seen ?? [])")
         // Output larger than a pipe's buffer is read while the child runs.
         #expect(ChildProcess.output(of: ["sh", "-c", "yes x | head -c 200000"])?.count == 200_000)
     }
@@ -429,8 +436,11 @@ func temporaryDirectory(_ name: String) -> URL {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("study.yaml").path
-        #expect(Manifest.Document.gitCommit(near: config) == nil) // not a repository (yet)
-        let git = ["git", "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.org"]
+        // Not a repository yet (unless the temporary directory itself lies inside one).
+        if ChildProcess.output(of: ["git", "-C", dir.path, "rev-parse", "--is-inside-work-tree"]) == nil {
+            #expect(Manifest.Document.gitCommit(near: config) == nil)
+        }
+        let git = ["git", "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"]
         #expect(ChildProcess.output(of: git + ["init", "-q"]) != nil)
         #expect(ChildProcess.output(of: git + ["commit", "-q", "--allow-empty", "-m", "x"]) != nil)
         let commit = try #require(Manifest.Document.gitCommit(near: config))
