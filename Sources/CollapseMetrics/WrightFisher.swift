@@ -73,13 +73,7 @@ final class WrightFisherTheory: Sendable {
                 if !series.support.isEmpty {
                     let rows = Self.summedRows(series.survival)
                     let cost = Self.stepCost(population: m, summedRows: rows)
-                    // Also every generation the earlier, per-step bound (g + 1) M w allowed (w the
-                    // widest row), so that no theory cell produced before is dropped (the new
-                    // count is slightly larger when every row is summed, at small M).
-                    let g = series.support.count
-                    let widest = min(Double(m + 1), 9.2 * Double(m).squareRoot() + 2)
-                    let allowedBefore = Double(g + 1) * Double(m) * widest <= Self.workLimit
-                    guard series.work + cost <= Self.workLimit || allowedBefore else {
+                    guard Self.generationAllowed(series.support.count, population: m, work: series.work + cost) else {
                         series.exhausted = true
                         break
                     }
@@ -98,6 +92,15 @@ final class WrightFisherTheory: Sendable {
             table[key] = series
             return g < series.support.count ? (series.support[g], series.oov[g]) : nil
         }
+    }
+
+    /// Whether generation `g` gets a theory when the series has cost `work` up to it: within
+    /// `workLimit`, or within the earlier per-step bound (g + 1) M w (w the widest row), so that
+    /// no theory cell produced before is dropped (the work count is slightly larger when every
+    /// row is summed, at small M). Both are prefixes of the generations, so is their union.
+    static func generationAllowed(_ g: Int, population m: Int, work: Double) -> Bool {
+        let widest = min(Double(m + 1), 9.2 * Double(m).squareRoot() + 2)
+        return work <= workLimit || Double(g + 1) * Double(m) * widest <= workLimit
     }
 
     /// The estimated work of a step that sums rows 1 ..< `summedRows`: their terms (each row at most

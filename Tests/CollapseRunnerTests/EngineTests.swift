@@ -295,6 +295,39 @@ func temporaryDirectory(_ name: String) -> URL {
         #expect(preludes.value == 1 && cancels.value == 1)
     }
 
+    /// The summary's theory warm-up visits only the given variants, one stop check per recorded
+    /// generation, and returns at the first true one.
+    @Test func theoryWarmUpIsScopedAndStoppable() {
+        let summarizer = Summarizer(experiment: gaussianExperiment(generations: 6), registry: .standard)
+        var checks = 0
+        summarizer.warmTheory(variants: []) { checks += 1; return false }
+        #expect(checks == 0)
+        summarizer.warmTheory(variants: [1]) { checks += 1; return false }
+        #expect(checks == 7) // generations 0 ... 6 of variant 1
+        checks = 0
+        summarizer.warmTheory(variants: [0, 1]) { checks += 1; return true }
+        #expect(checks == 1)
+    }
+
+    /// A copy of a metric context shares its chain-constant box until one of them writes to it:
+    /// writes through a copy never show in the original, and the cache stays shared.
+    @Test func metricContextCopiesOnWrite() throws {
+        let truth = try continuousWorld(.gaussian(mean: 0, std: 1)).truth
+        let original = continuousContext(fitted: FittedGaussian(mean: 0, variance: 1), truth: truth, dimension: 1,
+                                         holdout: Matrix([[1], [2]]))
+        var copy = original
+        copy.facts.samples = 99
+        copy.holdout = Matrix([[5]])
+        copy.realTraining = Matrix([[7]])
+        #expect(original.facts.samples == 10 && (original.holdout as? Matrix) == Matrix([[1], [2]]) && original.realTraining == nil)
+        #expect(copy.facts.samples == 99 && (copy.holdout as? Matrix) == Matrix([[5]]))
+        #expect(copy.cache === original.cache)
+        var unique = continuousContext(fitted: FittedGaussian(mean: 0, variance: 1), truth: truth, dimension: 1)
+        let cache = unique.cache
+        unique.facts.samples = 3 // the only owner: written in place
+        #expect(unique.facts.samples == 3 && unique.cache === cache)
+    }
+
     /// A one-origin provenance (kept inline) reads, counts and compares like the table.
     @Test func oneOriginProvenanceEqualsTheTable() {
         for (origin, rows) in [(-1, 20), (4, 15), (0, 0)] {

@@ -77,6 +77,18 @@ import Testing
         #expect(WrightFisherTheory.summedRows([Double](repeating: 1, count: m + 1)) == 1)
     }
 
+    /// A generation has a theory while the series' work is within the limit, and also wherever
+    /// the earlier per-step bound (g + 1) M w <= 1.5e9 allowed one (M = 300: w = 161.3, up to
+    /// g = 30,987), so long series at small M keep the cells they had.
+    @Test func generationsAllowedByEitherBound() {
+        let limit = WrightFisherTheory.workLimit
+        #expect(WrightFisherTheory.generationAllowed(30_000, population: 300, work: 2 * limit))
+        #expect(WrightFisherTheory.generationAllowed(30_987, population: 300, work: 2 * limit))
+        #expect(!WrightFisherTheory.generationAllowed(30_988, population: 300, work: 2 * limit))
+        #expect(WrightFisherTheory.generationAllowed(40_000, population: 300, work: limit))
+        #expect(!WrightFisherTheory.generationAllowed(40_000, population: 300, work: limit.nextUp))
+    }
+
     /// With the rows that are exactly 1 skipped, a long horizon at M = 10^5 tokens costs a
     /// fraction of the work limit (before, the theory stopped at generation 4 there): the series
     /// reaches generation 40, the support falls, and stays between 1 and V.
