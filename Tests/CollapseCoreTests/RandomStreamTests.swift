@@ -57,11 +57,12 @@ import Testing
     /// The bulk kernel (C, widest vector unit the CPU has: `Philox4x32.bulkKernel`) equals the
     /// scalar Swift group function word for word, across the 2^32-block boundary where the
     /// counter's second word starts to count, for runs of groups that are and are not multiples
-    /// of the kernel's four-group step.
+    /// of the kernel's steps (four groups generic/AVX2, eight AVX-512).
     @Test func bulkKernelEqualsTheScalarGroups() {
         let key: (UInt32, UInt32) = (0xdead_beef, 0x0123_4567)
         let high: (UInt32, UInt32) = (0xffff_ffff, 7)
-        for (start, count) in [(UInt64(0), 1), (0, 4), (5, 37), ((1 << 30) - 3, 9), (UInt64(1) << 61, 6)] {
+        for (start, count) in [(UInt64(0), 1), (0, 4), (3, 64), (5, 37), ((1 << 30) - 3, 9), ((1 << 30) - 1, 16),
+                               (UInt64(1) << 61, 6), ((UInt64(1) << 62) - 5, 11)] {
             var stream = Philox4x32(key: key, counterHigh: high, groupIndex: start)
             var bulk = [UInt64](repeating: 0, count: 8 * count)
             bulk.withUnsafeMutableBufferPointer { stream.fill($0) }

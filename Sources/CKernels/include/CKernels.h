@@ -18,4 +18,8 @@ void collapse_philox4x32_fill(uint64_t *out, uint64_t first_group, size_t groups
 /// Which path `collapse_philox4x32_fill` takes on this CPU: "avx512", "avx2" or "generic".
 const char *collapse_philox4x32_path(void);
 
+/// The vector instruction set the kernels of this module use on this CPU, chosen once at first use:
+/// 2 = AVX-512 (F, DQ, VL), 1 = AVX2, 0 = generic C.
+int collapse_vector_path(void);
+
 #endif
