@@ -144,6 +144,44 @@ import Testing
         #expect(e == f)
     }
 
+    /// `fill` reads the stream's words in chunks and runs the fast path over each chunk in place:
+    /// buffers that end just before, at and after a chunk's 512 words, one after the other, and a
+    /// stream whose every third word is pushed into the wedges and the tail (so the slow path,
+    /// which takes its extra words through the cursor, starts at and crosses chunk boundaries),
+    /// still give exactly repeated `next` and leave the stream where repeated `next` does.
+    @Test func fillEqualsRepeatedNextAcrossChunksAndRejections() {
+        /// Philox words, every third with its top 13 bits set: j >= (1 - 2^-13) 2^53 fails the
+        /// fast test in every layer but the thinnest ones, so these go to the wedge test or the tail.
+        struct Rejecting: RandomStream, Equatable {
+            var base: Philox4x32
+            var words = 0
+            mutating func nextUInt64() -> UInt64 {
+                words += 1
+                let word = base.nextUInt64()
+                return words % 3 == 0 ? word | 0xFFF8_0000_0000_0000 : word
+            }
+        }
+        let sizes = [1, 7, 511, 512, 513, 1024, 1025, 3000]
+        var a = Rejecting(base: Philox4x32(seed: testSeed, path: [0x5B])), b = a
+        for size in sizes {
+            var filled = [Double](repeating: .nan, count: size)
+            filled.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &a) }
+            let one = (0..<size).map { _ in StandardNormal.next(using: &b) }
+            #expect(filled == one, "size \(size)")
+            #expect(a == b, "size \(size)")
+        }
+        let values = sizes.reduce(0, +)
+        #expect(a.words > values + values / 4) // the slow path took many extra words
+        // Philox's own bulk fill, same sizes in sequence.
+        var c = Philox4x32(seed: testSeed, path: [0x5C]), d = c
+        for size in sizes {
+            var filled = [Double](repeating: .nan, count: size)
+            filled.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &c) }
+            #expect(filled == (0..<size).map { _ in StandardNormal.next(using: &d) }, "size \(size)")
+            #expect(c == d)
+        }
+    }
+
     /// Degenerate streams: all-zeros gives +0 every time; all-ones is rejected in the top wedge
     /// 64 times and falls back to Box–Muller, which gives exactly 2⁻²⁶ (documented).
     @Test func degenerateStreamsGiveTheDocumentedNormals() {

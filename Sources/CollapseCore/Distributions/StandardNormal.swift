@@ -140,7 +140,8 @@ public enum StandardNormal {
         let j = bits &>> 11
         let accept = t.k.withUnsafeBufferPointer { $0[i] } > j
         if _fastPath(accept) {
-            return applySign(Double(j) * t.w.withUnsafeBufferPointer { $0[i] }, bits)
+            // j < 2^53: the signed conversion is exact and one instruction (the unsigned one is not).
+            return applySign(Double(Int64(bitPattern: j)) * t.w.withUnsafeBufferPointer { $0[i] }, bits)
         }
         return slowPath(firstWord: bits, stream: &rng)
     }
@@ -156,22 +157,42 @@ public enum StandardNormal {
         let t = tables
         // Words come from the stream in chunks through a cursor that never reads ahead of what
         // one-at-a-time draws would consume (see `WordCursor`), so the values and the stream's
-        // final state equal `count` calls to `next(using:)`. The rare slow path takes the cursor
-        // in place (by value, its ~140 bytes were copied in and out on every call).
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 256) { chunk in
+        // final state equal `count` calls to `next(using:)`. The fast path reads the chunk in
+        // place, a tight loop over the words it accepts up to the first one it does not; that word
+        // goes to the slow path, which takes further words through the cursor (wedge and tail
+        // tests; the cursor in place: by value, its ~140 bytes were copied in and out on every
+        // call), and the loop resumes after them.
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 512) { chunk in
             var cursor = WordCursor(base: rng, chunk: chunk.baseAddress!, capacity: chunk.count)
             t.k.withUnsafeBufferPointer { kTable in
                 t.w.withUnsafeBufferPointer { wTable in
                     guard let k = kTable.baseAddress, let w = wTable.baseAddress else { return }
-                    for index in 0..<count {
+                    var index = 0
+                    while index < count {
                         cursor.valuesRemaining = count &- index
-                        let bits = cursor.nextUInt64()
-                        let i = Int(truncatingIfNeeded: bits & 0xFF)
-                        let j = bits &>> 11
-                        if _fastPath(j < k[i]) {
-                            out[index] = applySign(Double(j) * w[i], bits)
-                        } else {
+                        if cursor.position == cursor.available { cursor.refill() }
+                        // Unconsumed words never outnumber the values still to come (each takes
+                        // at least one), so the run needs no clamp beyond the chunk; kept for safety.
+                        let run = min(cursor.available &- cursor.position, count &- index)
+                        let words = cursor.chunk + cursor.position
+                        var accepted = 0
+                        while accepted < run {
+                            let bits = words[accepted]
+                            let i = Int(truncatingIfNeeded: bits & 0xFF)
+                            let j = bits &>> 11
+                            guard j < k[i] else { break }
+                            // j < 2^53: the signed conversion is exact and one instruction.
+                            out[index &+ accepted] = applySign(Double(Int64(bitPattern: j)) * w[i], bits)
+                            accepted &+= 1
+                        }
+                        index &+= accepted
+                        cursor.position &+= accepted
+                        if accepted < run {
+                            let bits = cursor.chunk[cursor.position]
+                            cursor.position &+= 1
+                            cursor.valuesRemaining = count &- index // a refill in there reads no further
                             out[index] = slowPath(firstWord: bits, stream: &cursor)
+                            index &+= 1
                         }
                     }
                 }

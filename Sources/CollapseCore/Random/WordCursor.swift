@@ -36,10 +36,18 @@ struct WordCursor<Base: RandomStream>: RandomStream {
 
     @inlinable @inline(never)
     mutating func refillAndNext() -> UInt64 {
+        refill()
+        position = 1
+        return chunk[0]
+    }
+
+    /// Replaces the (consumed) chunk with the next `min(capacity, valuesRemaining)` words, at
+    /// least one; `position` 0. For samplers that read the chunk in place (`chunk[position..<available]`).
+    @inlinable @inline(never)
+    mutating func refill() {
         let count = min(capacity, max(1, valuesRemaining))
         base.fill(UnsafeMutableBufferPointer(start: chunk, count: count))
         available = count
-        position = 1
-        return chunk[0]
+        position = 0
     }
 }
