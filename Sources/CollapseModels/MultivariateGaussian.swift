@@ -114,17 +114,16 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
         let key = rng.nextUInt64()
         let blockRows = Self.sampleBlockRows(count: count, dimension: d)
         let blocks = (count + blockRows - 1) / blockRows
-        var out = Matrix(rows: count, columns: d)
-        out.storage.withUnsafeMutableBufferPointer { buffer in
+        // Each block is drawn in place, in its rows of the result (no zeroing, no copies).
+        return Matrix(rows: count, columns: d) { buffer in
             nonisolated(unsafe) let output = buffer.baseAddress!
             ParallelWork.forEach(blocks) { b in
                 var blockRng = Philox4x32(seed: key, path: [UInt32(b)])
                 let start = b * blockRows, rows = min(blockRows, count - start)
-                let block = sampleRows(rows, options: options, using: &blockRng)
-                block.storage.withUnsafeBufferPointer { (output + start * d).update(from: $0.baseAddress!, count: rows * d) }
+                drawRows(into: UnsafeMutableBufferPointer(start: output + start * d, count: rows * d), options: options,
+                         using: &blockRng)
             }
         }
-        return out
     }
 
     /// Numbers (rows x d) from which `sample` draws in parallel blocks.
@@ -139,33 +138,37 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
 
     /// `count` rows drawn from `rng` alone (see `sample`).
     func sampleRows<R: RandomStream>(_ count: Int, options: SamplingOptions, using rng: inout R) -> Matrix {
-        let d = dimension
-        var z = Matrix(rows: count, columns: d) { StandardNormal.fill($0, using: &rng) }
+        Matrix(rows: count, columns: dimension) { drawRows(into: $0, options: options, using: &rng) }
+    }
+
+    /// Fills `z` (whole rows of `dimension` numbers) with rows drawn from `rng` alone.
+    func drawRows<R: RandomStream>(into z: UnsafeMutableBufferPointer<Double>, options: SamplingOptions, using rng: inout R) {
+        let d = dimension, count = z.count / d
+        StandardNormal.fill(z, using: &rng)
         let tau = options.temperature
         if let c = options.truncation {
             let limit = (c / tau) * (c / tau)
-            z.storage.withUnsafeMutableBufferPointer { p in
-                for i in 0..<count {
-                    while true {
-                        var r2 = 0.0
-                        for j in 0..<d { r2 += p[i * d + j] * p[i * d + j] }
-                        if r2 <= limit { break }
-                        for j in 0..<d { p[i * d + j] = StandardNormal.next(using: &rng) }
-                    }
+            let p = z
+            for i in 0..<count {
+                while true {
+                    var r2 = 0.0
+                    for j in 0..<d { r2 += p[i * d + j] * p[i * d + j] }
+                    if r2 <= limit { break }
+                    for j in 0..<d { p[i * d + j] = StandardNormal.next(using: &rng) }
                 }
             }
         }
         if factorIsLowerTriangular {
             if degeneracy == .zeroVariance {
-                z.storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                z.update(repeating: 0)
             } else {
-                Cholesky(uncheckedLower: samplingFactor).colourRows(&z)
+                Cholesky(uncheckedLower: samplingFactor).colourRows(in: z)
             }
         } else {
-            z = Matrix.product(z, .none, samplingFactor, .transpose)
+            let coloured = Matrix.product(Matrix(rows: count, columns: d, storage: Array(z)), .none, samplingFactor, .transpose)
+            coloured.storage.withUnsafeBufferPointer { _ = z.update(fromContentsOf: $0) }
         }
-        z.addRowVector(mean, scalingRowsBy: tau)
-        return z
+        Matrix.addRowVector(mean, scalingRowsBy: tau, to: z)
     }
 
     /// Gaussian log-density of each row; -inf for every row when the covariance is singular

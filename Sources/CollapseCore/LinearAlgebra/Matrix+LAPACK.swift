@@ -106,12 +106,18 @@ public struct Cholesky: Sendable, Equatable {
     /// become N(0, A) rows.
     public func colourRows(_ z: inout Matrix) {
         precondition(z.columns == order, "colourRows: factor has order \(order), rows have \(z.columns) columns")
-        if z.isEmpty { return }
-        let rows = z.rows
+        z.storage.withUnsafeMutableBufferPointer { colourRows(in: $0) }
+    }
+
+    /// `colourRows` on rows stored in a buffer (row-major, `order` numbers a row), e.g. a block
+    /// of a larger matrix being filled in place.
+    /// - Precondition: `rows.count` is a multiple of `order`.
+    public func colourRows(in rows: UnsafeMutableBufferPointer<Double>) {
+        if rows.isEmpty { return }
+        precondition(order > 0 && rows.count % order == 0, "colourRows: \(rows.count) numbers are not rows of \(order)")
         lower.storage.withUnsafeBufferPointer { pl in
-            z.storage.withUnsafeMutableBufferPointer { pz in
-                TriangularBLAS.multiplyRight(pl.baseAddress!, n: order, triangle: .lower, transpose: .transpose, b: pz.baseAddress!, rowCount: rows)
-            }
+            TriangularBLAS.multiplyRight(pl.baseAddress!, n: order, triangle: .lower, transpose: .transpose, b: rows.baseAddress!,
+                                         rowCount: rows.count / order)
         }
     }
 

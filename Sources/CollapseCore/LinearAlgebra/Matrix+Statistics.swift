@@ -138,14 +138,22 @@ extension Matrix {
     /// optional scaling (e.g. a sampling temperature), in one pass.
     public mutating func addRowVector(_ offset: [Double], scalingRowsBy scale: Double = 1) {
         precondition(offset.count == columns, "addRowVector: vector has \(offset.count) entries, matrix is \(shapeDescription)")
-        let d = columns, n = rows
+        storage.withUnsafeMutableBufferPointer { Matrix.addRowVector(offset, scalingRowsBy: scale, to: $0) }
+    }
+
+    /// `addRowVector` on rows stored in a buffer (row-major, `offset.count` numbers a row).
+    /// - Precondition: `rows.count` is a multiple of `offset.count`.
+    public static func addRowVector(_ offset: [Double], scalingRowsBy scale: Double = 1, to rows: UnsafeMutableBufferPointer<Double>) {
+        let d = offset.count
+        if rows.isEmpty { return }
+        precondition(d > 0 && rows.count % d == 0, "addRowVector: \(rows.count) numbers are not rows of \(d)")
+        let n = rows.count / d
         offset.withUnsafeBufferPointer { mu in
-            storage.withUnsafeMutableBufferPointer { p in
-                if scale == 1 {
-                    for i in 0..<n { let base = i * d; for j in 0..<d { p[base + j] += mu[j] } }
-                } else {
-                    for i in 0..<n { let base = i * d; for j in 0..<d { p[base + j] = mu[j] + scale * p[base + j] } }
-                }
+            let p = rows
+            if scale == 1 {
+                for i in 0..<n { let base = i * d; for j in 0..<d { p[base + j] += mu[j] } }
+            } else {
+                for i in 0..<n { let base = i * d; for j in 0..<d { p[base + j] = mu[j] + scale * p[base + j] } }
             }
         }
     }
