@@ -283,8 +283,10 @@ struct GaussianMixtureEM {
 
     /// Fills `responsibilities` with r_ik for `state`; returns ℓ(state), the mean log-likelihood per row.
     ///
-    /// Per block of rows, the log-terms and then their row reduction (while the block is in
-    /// cache), the groups of blocks in parallel when large enough; each row's lse goes to
+    /// Per block of rows, the log-terms (component-major, K × B) and then their reduction across
+    /// components (`VectorMath.logSumExpRows`, vectorised across the block's rows, the same
+    /// arithmetic as `reduceRows`) while the block is in cache, the groups of blocks in parallel
+    /// when large enough; each row's lse goes to
     /// `scratch`, summed afterwards in row order, so ℓ has the same bits on any number of cores.
     mutating func eStep(_ state: State) -> Double {
         let columns = self.columns, weights = state.weights, means = state.means, whiteners = state.whiteners
@@ -293,12 +295,23 @@ struct GaussianMixtureEM {
         let parallel = workspace.isParallel(components: kCount, parallelism)
         responsibilities.storage.withUnsafeMutableBufferPointer { pr in
             scratch.withUnsafeMutableBufferPointer { ps in
-                nonisolated(unsafe) let terms = pr.baseAddress!, rowTotals = ps.baseAddress!
+                nonisolated(unsafe) let output = pr.baseAddress!, rowTotals = ps.baseAddress!
                 workspace.forEachBlock(parallel: parallel) { _, _, rows, buffers in
-                    GaussianMixtureKernel.logTerms(columns, rows: rows, weights: weights, offsets: offsets, means: means,
-                                                   whiteners: whiteners, buffers: &buffers, into: terms)
-                    _ = GaussianMixtureKernel.reduceRows(terms, rows: rows, components: kCount, responsibilities: true,
-                                                         fallbackComponent: fallback, rowTotals: rowTotals)
+                    // The block's terms component-major (K × count), reduced across components
+                    // for many rows at once; responsibilities written row-major.
+                    let count = rows.count
+                    var terms: [Double] = [] // moved out of the buffers while they are lent to logTerms
+                    swap(&terms, &buffers.terms)
+                    defer { swap(&terms, &buffers.terms) }
+                    if terms.count < kCount * count { terms = [Double](repeating: 0, count: kCount * count) }
+                    terms.withUnsafeMutableBufferPointer { pt in
+                        GaussianMixtureKernel.logTerms(columns, rows: rows, weights: weights, offsets: offsets, means: means,
+                                                       whiteners: whiteners, buffers: &buffers, into: pt.baseAddress!,
+                                                       rowStride: 1, componentStride: count)
+                        VectorMath.logSumExpRows(componentMajor: pt.baseAddress!, components: kCount, stride: count, count: count,
+                                                 into: rowTotals + rows.lowerBound,
+                                                 responsibilities: output + rows.lowerBound * kCount, fallback: fallback)
+                    }
                 }
             }
         }
@@ -454,6 +467,8 @@ enum GaussianMixtureKernel {
             var product: Matrix
             /// B numbers: squared Mahalanobis distances (E-step) or r_ik (M-step).
             var vector: [Double]
+            /// K × B: the E-step's log-terms, component-major (allocated at first use).
+            var terms: [Double] = []
 
             init(columns d: Int, count: Int) {
                 centred = Matrix(rows: d, columns: count)
@@ -572,7 +587,7 @@ enum GaussianMixtureKernel {
             nonisolated(unsafe) let terms = po.baseAddress!
             workspace.forEachBlock(parallel: parallel) { _, _, rows, buffers in
                 logTerms(columns, rows: rows, weights: weights, offsets: offsets, means: means, whiteners: whiteners,
-                         buffers: &buffers, into: terms)
+                         buffers: &buffers, into: terms + rows.lowerBound * kCount, rowStride: kCount, componentStride: 1)
             }
         }
     }
@@ -582,13 +597,16 @@ enum GaussianMixtureKernel {
         (0..<weights.count).map { weights[$0] > 0 ? Foundation.log(weights[$0]) + logNormalisers[$0] : -.infinity }
     }
 
-    /// Rows `rows` (one block) of `weightedLogTerms`, written into the n × K row-major `out`.
+    /// Rows `rows` (one block) of `weightedLogTerms`: term (t, k) of the block's row t goes to
+    /// `out[t * rowStride + k * componentStride]` (row-major n × K from the block's first row:
+    /// (K, 1); component-major K × count: (1, count)).
     static func logTerms(_ columns: Matrix, rows: Range<Int>, weights: [Double], offsets: [Double], means: Matrix,
-                         whiteners: [Matrix], buffers: inout Workspace.Buffers, into out: UnsafeMutablePointer<Double>) {
+                         whiteners: [Matrix], buffers: inout Workspace.Buffers, into out: UnsafeMutablePointer<Double>,
+                         rowStride: Int, componentStride: Int) {
         let d = columns.rows, n = columns.columns, kCount = weights.count, count = rows.count
         for k in 0..<kCount {
             guard weights[k] > 0 else {
-                for t in 0..<count { out[(rows.lowerBound + t) &* kCount &+ k] = -.infinity }
+                for t in 0..<count { out[t &* rowStride &+ k &* componentStride] = -.infinity }
                 continue
             }
             columns.storage.withUnsafeBufferPointer { pt in
@@ -608,12 +626,12 @@ enum GaussianMixtureKernel {
                         let row = py.baseAddress! + j * count
                         for t in 0..<count { pq[t] += row[t] * row[t] }
                     }
-                    var target = out + rows.lowerBound * kCount + k
+                    var target = out + k * componentStride
                     let offset = offsets[k]
                     for t in 0..<count {
                         let q = pq[t].isNaN ? Double.infinity : pq[t]
                         target.pointee = offset - 0.5 * q
-                        target += kCount
+                        target += rowStride
                     }
                 }
             }
@@ -623,8 +641,9 @@ enum GaussianMixtureKernel {
     /// Per row of the n × K log-terms `m`: `lse_i = max + log(1 + sum_{k≠argmax} exp(m_ik - max))`;
     /// with `responsibilities`, the row becomes `exp(m_ik - lse_i)` (one exponential per entry
     /// besides the maximum's). `log(1 + s)` rather than `log1p(s)`: its absolute error is at most
-    /// about ε (s < ε is lost in `1 + s`), far below the rounding of `max` itself, and glibc's
-    /// log1p costs as much as three exponentials.
+    /// about ε (s < ε is lost in `1 + s`), far below the rounding of `max` itself. The
+    /// exponentials and logarithms are taken in bulk by `VectorMath` (below 1 ulp; same bits on
+    /// every CPU), for up to `reduceChunk` rows at a time.
     /// A row whose terms are all -inf has lse -inf and (with `responsibilities`) all mass on
     /// `fallbackComponent`. Writes lse_i to `rowTotals` when given.
     /// - Returns: `sum_i lse_i`, in row order.
@@ -642,41 +661,35 @@ enum GaussianMixtureKernel {
     /// - Returns: `sum_{i in rows} lse_i`, in row order from 0.
     static func reduceRows(_ m: UnsafeMutablePointer<Double>, rows: Range<Int>, components kCount: Int, responsibilities: Bool,
                            fallbackComponent: Int, rowTotals: UnsafeMutablePointer<Double>?) -> Double {
-        var sum = 0.0
-        for i in rows {
-            let row = m + i * kCount
-            var top = -Double.infinity, arg = -1
-            for k in 0..<kCount where row[k] > top {
-                top = row[k]
-                arg = k
-            }
-            var lse = -Double.infinity
-            if arg < 0 {
-                if responsibilities {
-                    for k in 0..<kCount { row[k] = 0 }
-                    row[fallbackComponent] = 1
+        if rows.isEmpty || kCount == 0 { return 0 }
+        let chunk = min(rows.count, reduceChunk)
+        // Per chunk: the terms transposed to component-major, then `VectorMath.logSumExpRows`
+        // (the E-step's reduction, so both give the same bits), the responsibilities in place.
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: chunk * (kCount + 1)) { scratch in
+            let transposed = scratch.baseAddress!, lse = transposed + chunk * kCount
+            var sum = 0.0
+            var start = rows.lowerBound
+            while start < rows.upperBound {
+                let count = min(chunk, rows.upperBound - start)
+                let block = m + start * kCount
+                for t in 0..<count {
+                    for k in 0..<kCount { transposed[k * count + t] = block[t * kCount + k] }
                 }
-            } else {
-                var rest = 0.0
-                if responsibilities {
-                    for k in 0..<kCount where k != arg {
-                        let e = Foundation.exp(row[k] - top)
-                        row[k] = e
-                        rest += e
-                    }
-                    let scale = 1 / (1 + rest)
-                    for k in 0..<kCount where k != arg { row[k] *= scale }
-                    row[arg] = scale
-                } else {
-                    for k in 0..<kCount where k != arg { rest += Foundation.exp(row[k] - top) }
+                VectorMath.logSumExpRows(componentMajor: transposed, components: kCount, stride: count, count: count,
+                                         into: lse, responsibilities: responsibilities ? block : nil,
+                                         fallback: fallbackComponent)
+                for t in 0..<count {
+                    rowTotals?[start + t] = lse[t]
+                    sum += lse[t]
                 }
-                lse = top + Foundation.log(1 + rest)
+                start += count
             }
-            rowTotals?[i] = lse
-            sum += lse
+            return sum
         }
-        return sum
     }
+
+    /// Rows per chunk of `reduceRows` (its scratch, K + 1 numbers a row, stays in cache).
+    static let reduceChunk = 512
 
     /// The largest squared coordinate of row `row` of `means` (a scale for jitter).
     static func squaredScale(of means: Matrix, row: Int) -> Double {

@@ -22,4 +22,23 @@ const char *collapse_philox4x32_path(void);
 /// 2 = AVX-512 (F, DQ, VL), 1 = AVX2, 0 = generic C.
 int collapse_vector_path(void);
 
+/// y[i] = e^x[i] (`collapse_vexp_path`) or log x[i] (`collapse_vlog_path`) for i < n, on
+/// `path` (0 generic, 1 AVX2, 2 AVX-512 as `collapse_vector_path`; -1: this CPU's widest).
+/// Every path gives the same bits (no fused multiply-adds). `y` is `x` or does not overlap it. Returns the path
+/// taken, or -1 (nothing written) when this CPU lacks the path's instructions.
+int collapse_vexp_path(int path, const double *x, double *y, size_t n);
+int collapse_vlog_path(int path, const double *x, double *y, size_t n);
+
+/// The log-sum-exp reduction of a mixture's log-terms, for rows t < count whose K terms lie
+/// component-major: term (t, k) at terms[k * stride + t]. Per row, with M the first largest term
+/// (NaN never is) and S the sum of exp(term - M) over the other components in component order:
+/// lse[t] = M + log(1 + S) (-inf when no term exceeds -inf), and, when resp is not NULL, row t of
+/// the count x K row-major resp gets exp(term_k - M) / (1 + S) (1 / (1 + S) for M's component;
+/// all on `fallback` when lse is -inf). exp and log as collapse_vexp_path / collapse_vlog_path.
+/// `scratch` holds collapse_reduce_components_scratch(K) numbers. Same bits on every path;
+/// returns the path taken, or -1 (nothing written) when this CPU lacks it.
+int collapse_reduce_components_path(int path, const double *terms, size_t K, size_t stride, size_t count, double *lse,
+                                    double *resp, size_t fallback, double *scratch);
+size_t collapse_reduce_components_scratch(size_t K);
+
 #endif
