@@ -116,6 +116,39 @@ import Testing
         #expect(result.pValue > goodnessOfFitThreshold, "residues mod 1024: chi2 = \(result.statistic), p = \(result.pValue)")
     }
 
+    /// `Binomial.sample(trials:probability:using:)` (the multinomial's draw, which skips P(0) when
+    /// the uniform is certainly below it) gives the constructed sampler's values and stream use:
+    /// random (n, p) over the inversion range with n p' up to and past ½, mirrored p, BTRS; and
+    /// at the shortcut's edge, uniforms just below and at the bound and just below and at the
+    /// computed P(0), as constant streams.
+    @Test func oneOffBinomialDrawsEqualTheConstructedSampler() {
+        var rng = Philox4x32(seed: testSeed, path: [0x5A, 0x309])
+        var a = Philox4x32(seed: testSeed, path: [0x5A, 0x30A]), b = a
+        for _ in 0..<20_000 {
+            let n = 1 + rng.nextInt(below: 2_000_000)
+            let np = [0.6 * rng.nextDouble(), 1e-6 * rng.nextDouble(), 20 * rng.nextDouble()][rng.nextInt(below: 3)]
+            let p = min(np / Double(n), 1)
+            let probability = rng.nextInt(below: 4) == 0 ? 1 - p : p
+            #expect(Binomial.sample(trials: n, probability: probability, using: &a)
+                    == Binomial(trials: n, probability: probability).sample(using: &b), "n \(n), p \(probability)")
+        }
+        #expect(a == b)
+        for (n, p) in [(1, 0.5), (3, 0.1), (1000, 5e-4), (10, 0.05), (1_000_000, 1e-7), (5, 1e-300)] {
+            let np = Double(n) * p
+            let probabilityOfZero = exp(Double(n) * log1p(-p))
+            let bound = (1 - np) - 0x1p-49
+            for u in [bound.nextDown, bound, probabilityOfZero.nextDown, probabilityOfZero, probabilityOfZero.nextUp] {
+                // The word whose nextDouble() is the multiple of 2^-53 at or below u.
+                let word = UInt64(max(0, min(u, 1 - 0x1p-53)) * 0x1p53) << 11
+                var c = ConstantStream(value: word), d = ConstantStream(value: word)
+                for q in [p, 1 - p] where q <= 1 {
+                    #expect(Binomial.sample(trials: n, probability: q, using: &c)
+                            == Binomial(trials: n, probability: q).sample(using: &d), "n \(n), p \(q), u \(u)")
+                }
+            }
+        }
+    }
+
     /// Exact edge cases: n = 0 → 0, p = 0 → 0, p = 1 → n, for any stream (even degenerate ones).
     @Test func binomialEdgeCasesAreExact() {
         var rng = Philox4x32(seed: testSeed, path: [0x5A, 0x308])

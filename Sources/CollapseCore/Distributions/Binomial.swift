@@ -148,11 +148,44 @@ public struct Binomial: Sendable, Hashable, Codable {
         for i in buffer.indices { buffer[i] = sample(using: &rng) }
     }
 
+    /// One draw from Binomial(`trials`, `probability`) without keeping the distribution: exactly
+    /// the value and the stream use of `Binomial(trials:probability:).sample(using:)`, cheaper
+    /// when `n p'` is small (a multinomial's tail categories).
+    ///
+    /// The inversion draws its uniform u first and returns 0 without computing
+    /// `P(0) = exp(n log1p(−p'))` when u lies below `L = (1 − n p') − 2⁻⁴⁹`, which is below the
+    /// computed P(0) whenever `n p' <= ½`: `(1 − p')ⁿ >= 1 − n p'` (Bernoulli), and with glibc's
+    /// log1p and exp within 1 ulp, `|n log1p(−p')| <= 2 n p' <= 1` makes the computed P(0) at least
+    /// `P(0) − 5.1 u` and the computed L at most `1 − n p' − 13 u` (u = 2⁻⁵³). So the search would
+    /// have stopped at 0 too (tested against the constructed sampler).
+    /// - Precondition: as `init(trials:probability:)`.
+    @inlinable
+    public static func sample<R: RandomStream>(trials: Int, probability: Double, using rng: inout R) -> Int {
+        let mirrored = probability > 0.5
+        let p = mirrored ? 1 - probability : probability
+        let np = Double(trials) * p
+        guard trials > 0 && p > 0 && np <= 0.5 && trials <= maximumTrials else {
+            return Binomial(trials: trials, probability: probability).sample(using: &rng)
+        }
+        let u = rng.nextDouble()
+        if u < (1 - np) - 0x1p-49 { return mirrored ? trials : 0 }
+        let q = 1 - p
+        let k = Self.search(u: u, trials: trials, reducedProbability: p,
+                            probabilityOfZero: exp(Double(trials) * log1p(-p)), oddsRatio: p / q)
+        return mirrored ? trials - k : k
+    }
+
     /// Sequential-search inversion for `n p' < 10`.
     @inlinable
     func inversion<R: RandomStream>(probabilityOfZero: Double, oddsRatio: Double, using rng: inout R) -> Int {
-        let u = rng.nextDouble()
-        let n = trials
+        Self.search(u: rng.nextDouble(), trials: trials, reducedProbability: reducedProbability,
+                    probabilityOfZero: probabilityOfZero, oddsRatio: oddsRatio)
+    }
+
+    /// The inversion's search for the uniform `u`: the first k with u <= P(0) + ... + P(k).
+    @inlinable
+    static func search(u: Double, trials n: Int, reducedProbability: Double, probabilityOfZero: Double,
+                       oddsRatio: Double) -> Int {
         let mean = Double(n) * reducedProbability
         var k = 0
         var p = probabilityOfZero

@@ -91,7 +91,7 @@ public enum Multinomial {
                     let i = positive[t]
                     let mass = remaining[t]
                     let conditional = mass > 0 ? min(max(p[i] / mass, 0), 1) : 0
-                    let c = Binomial(trials: left, probability: conditional).sample(using: &rng)
+                    let c = Binomial.sample(trials: left, probability: conditional, using: &rng)
                     counts[i] = c
                     left -= c
                 }
