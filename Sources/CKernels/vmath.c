@@ -7,6 +7,9 @@
 #include <string.h>
 
 #pragma clang fp contract(off)
+#if defined(__FAST_MATH__)
+#error "vmath.c must be compiled without -ffast-math: its bits depend on every rounding (and no -ffp-contract=fast)"
+#endif
 
 static inline __attribute__((always_inline)) uint64_t bits_of(double x) { uint64_t b; memcpy(&b, &x, sizeof b); return b; }
 static inline __attribute__((always_inline)) double double_of(uint64_t b) { double x; memcpy(&x, &b, sizeof x); return x; }
@@ -16,6 +19,14 @@ static inline __attribute__((always_inline)) double double_of(uint64_t b) { doub
 #define LN2_LO 0x1.a39ef35793c76p-33
 #define INV_LN2 0x1.71547652b82fep+0
 #define ROUND_SHIFT 0x1.8p52 /* adding and subtracting it rounds |t| < 2^51 to an integer */
+
+/// a + b = *sum + *error exactly, *sum the rounded sum (Knuth's branch-free TwoSum).
+static inline __attribute__((always_inline)) void two_sum(double a, double b, double *sum, double *error)
+{
+    double s = a + b, bb = s - a;
+    *sum = s;
+    *error = (a - (s - bb)) + (b - bb);
+}
 
 /// e^x: x = k ln 2 + r with k = round(x / ln 2), |r| <= ln 2 / 2 (Cody & Waite's two-part
 /// reduction; r's own rounding error kept as r_lo), e^r = 1 + (r + (r_lo + r² c(r))) with c the
@@ -27,8 +38,8 @@ static inline __attribute__((always_inline)) double exp_one(double x)
     double kd = (xc * INV_LN2 + ROUND_SHIFT) - ROUND_SHIFT;
     double hi = xc - kd * LN2_HI;       // exact
     double lo = -(kd * LN2_LO);
-    double r = hi + lo;
-    double r_lo = (hi - r) + lo;        // the rounding error of r (|hi| >= |lo|)
+    double r, r_lo;
+    two_sum(hi, lo, &r, &r_lo);         // r + r_lo = hi + lo exactly
     double c = 0x1.6124613a86d09p-33;
     c = c * r + 0x1.1eed8eff8d898p-29;
     c = c * r + 0x1.ae64567f544e4p-26;
@@ -53,8 +64,11 @@ static inline __attribute__((always_inline)) double exp_one(double x)
 #define SQRT2 0x1.6a09e667f3bcdp+0
 
 /// log x: x = 2^e m with m in [sqrt(1/2), sqrt(2)), f = m - 1 (exact), s = f / (2 + f), and
-/// log(1 + f) = 2 atanh(s) = f - s (f - Q) with Q = sum_j 2 s^(2j) / (2j + 1), j = 1 ... 9
-/// (|s| <= 0.172: truncation < 3e-17 relative); then e ln 2 added in two parts.
+/// log(1 + f) = 2 atanh(s) = f - (f²/2 - s (f²/2 + Q)) with Q = sum_j 2 s^(2j) / (2j + 1),
+/// j = 1 ... 9 (|s| <= 0.172: truncation < 3e-17 relative); then e ln 2 in two parts, e LN2_HI + f
+/// formed exactly (TwoSum) before the small terms join it: just below x = sqrt(1/2) 2^e, e ln 2
+/// and log(1 + f) cancel into the result's binade (the simpler f - s (f - Q) form, rounded there,
+/// reached 1.09 ulp).
 static inline __attribute__((always_inline)) double log_one(double x)
 {
     int subnormal = x < 0x1p-1022;      // also 0 and negatives, handled at the end
@@ -80,7 +94,15 @@ static inline __attribute__((always_inline)) double log_one(double x)
     q = q * z;
     // e as a double (|e| < 1100) through the bits of 2^52 + 2048 + e: integer operations only.
     double ed = double_of(0x4330000000000000ULL + (uint64_t)(e + 2048)) - (0x1p52 + 2048.0);
-    double y = ed * LN2_HI + (f - (s * (f - q) - ed * LN2_LO));
+    // log(1 + f) = f - (f²/2 - s (f²/2 + Q)): the rounding of s only enters a term ~f³/4.
+    // f² = sq + sq_err exactly (Dekker's product without FMA: f split into 26-bit halves).
+    double split = 0x1.0000002p+27 * f, fh = split - (split - f), fl = f - fh;
+    double sq = f * f, sq_err = ((fh * fh - sq) + 2.0 * fh * fl) + fl * fl;
+    double hfsq = 0.5 * sq;
+    double correction = hfsq - ((s * (hfsq + q) + ed * LN2_LO) - 0.5 * sq_err);
+    double head, tail;
+    two_sum(ed * LN2_HI, f, &head, &tail); // ed LN2_HI is exact (|e| < 1100)
+    double y = head + (tail - correction);
     y = x == __builtin_inf() ? x : y;
     y = x == 0.0 ? -__builtin_inf() : y;
     y = x < 0.0 ? __builtin_nan("") : y;

@@ -143,7 +143,9 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
 
     /// Fills `z` (whole rows of `dimension` numbers) with rows drawn from `rng` alone.
     func drawRows<R: RandomStream>(into z: UnsafeMutableBufferPointer<Double>, options: SamplingOptions, using rng: inout R) {
-        let d = dimension, count = z.count / d
+        let d = dimension
+        guard d > 0, !z.isEmpty else { return }
+        let count = z.count / d
         StandardNormal.fill(z, using: &rng)
         let tau = options.temperature
         if let c = options.truncation {

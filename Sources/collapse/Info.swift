@@ -4,7 +4,7 @@ import CollapseCore
 /// `collapse info`: the numeric back end this binary runs on (what manifests record).
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the tool version, the BLAS/LAPACK library in use and the random-bit kernel."
+        abstract: "Print the tool version, the BLAS/LAPACK library in use and the vector kernels' instruction set."
     )
 
     func run() {
@@ -13,5 +13,6 @@ struct Info: ParsableCommand {
         print("BLAS core: \(BLAS.coreName)")
         print("BLAS threads: \(BLAS.threadCount)")
         print("Random bits: Philox4x32-10, bulk kernel \(Philox4x32.bulkKernel)")
+        print("exp/log (mixture E-step): own kernels, \(VectorMath.kernelPath); same bits on every path")
     }
 }

@@ -216,6 +216,8 @@ import Testing
         let info = try Self.collapse(["info"], in: dir)
         #expect(info.status == 0 && info.stdout.contains("OpenBLAS"))
         #expect(["avx512", "avx2", "generic"].contains { info.stdout.contains("Philox4x32-10, bulk kernel \($0)") }, "\(info.stdout)")
+        #expect(["avx512", "avx2", "generic"].contains { info.stdout.contains("exp/log (mixture E-step): own kernels, \($0);") },
+                "\(info.stdout)")
     }
 
     @Test func summarizeCompareAndListWork() throws {

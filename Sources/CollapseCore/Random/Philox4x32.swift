@@ -15,8 +15,9 @@ import CKernels
 /// Blocks are generated four at a time (SIMD lanes), in *groups*: group g is blocks 4g ..< 4g+4.
 /// A block's 32-bit outputs `(x0, x1, x2, x3)` form a low word `x0 | x1 << 32` and a high word
 /// `x2 | x3 << 32`; a group yields the four low words of its blocks in block order, then the four
-/// high words. This layout lets bulk generation store whole vectors (about 2.5 ns per word here,
-/// twice the rate of one block at a time); `nextUInt64()` and `fill(_:)` yield the same sequence.
+/// high words. This layout lets bulk generation store whole vectors (the CKernels bulk kernel:
+/// 0.75 ns per word with AVX-512 on this machine); `nextUInt64()` and `fill(_:)` yield the same
+/// sequence.
 ///
 /// The generator is a value: copying it forks the stream (both copies produce the same numbers),
 /// which is what a replay needs and why models never store one.
