@@ -239,3 +239,67 @@ int collapse_reduce_components_path(int path, const double *terms, size_t K, siz
 }
 
 size_t collapse_reduce_components_scratch(size_t K) { return K * REDUCE_CHUNK; }
+
+// A mixture component's log-terms for small d (see collapse_mixture_log_terms_path in CKernels.h),
+// a chunk of rows at a time: the centred coordinates, then each whitened coordinate y_j summed
+// over l = 0 ... j in order, its square added to q; loops over rows innermost (vectorised).
+#define TERMS_CHUNK 256
+static inline __attribute__((always_inline)) void
+terms_chunk(const double *columns, size_t n, size_t d, size_t start, size_t count, const double *mean,
+            const double *w, double offset, double *out, size_t stride)
+{
+    double c[COLLAPSE_SMALL_MIXTURE_DIMENSION * TERMS_CHUNK], y[TERMS_CHUNK], q[TERMS_CHUNK];
+    for (size_t l = 0; l < d; l++) {
+        const double *x = columns + l * n + start;
+        double *cl = c + l * TERMS_CHUNK, mu = mean[l];
+        for (size_t t = 0; t < count; t++) cl[t] = x[t] - mu;
+    }
+    for (size_t t = 0; t < count; t++) q[t] = 0.0;
+    for (size_t j = 0; j < d; j++) {
+        double w0 = w[j]; // w[0 * d + j]
+        for (size_t t = 0; t < count; t++) y[t] = w0 * c[t];
+        for (size_t l = 1; l <= j; l++) {
+            const double *cl = c + l * TERMS_CHUNK;
+            double wl = w[l * d + j];
+            for (size_t t = 0; t < count; t++) y[t] = y[t] + wl * cl[t];
+        }
+        for (size_t t = 0; t < count; t++) q[t] = q[t] + y[t] * y[t];
+    }
+    for (size_t t = 0; t < count; t++) {
+        double qt = q[t] != q[t] ? __builtin_inf() : q[t]; // NaN only once entries overflowed
+        out[t * stride] = offset - 0.5 * qt;
+    }
+}
+
+#define DEFINE_TERMS(name, attributes)                                                               \
+    attributes static void terms_##name(const double *columns, size_t n, size_t d, size_t start,      \
+                                        size_t count, const double *mean, const double *w,           \
+                                        double offset, double *out, size_t stride)                   \
+    {                                                                                                \
+        for (size_t done = 0; done < count; done += TERMS_CHUNK) {                                   \
+            size_t m = count - done < TERMS_CHUNK ? count - done : TERMS_CHUNK;                      \
+            terms_chunk(columns, n, d, start + done, m, mean, w, offset, out + done * stride, stride); \
+        }                                                                                            \
+    }
+
+DEFINE_TERMS(generic, )
+#if defined(__x86_64__)
+DEFINE_TERMS(avx2, __attribute__((target("avx2"))))
+DEFINE_TERMS(avx512, __attribute__((target("avx512f,avx512dq,avx512vl"))))
+#endif
+
+int collapse_mixture_log_terms_path(int path, const double *columns, size_t n, size_t d, size_t start, size_t count,
+                                    const double *mean, const double *whitener, double offset, double *out,
+                                    size_t stride)
+{
+    if (d < 1 || d > COLLAPSE_SMALL_MIXTURE_DIMENSION) return -1;
+    if (path < 0) path = collapse_vector_path();
+    if (path > collapse_vector_path()) return -1;
+    switch (path) {
+#if defined(__x86_64__)
+    case 2: terms_avx512(columns, n, d, start, count, mean, whitener, offset, out, stride); return 2;
+    case 1: terms_avx2(columns, n, d, start, count, mean, whitener, offset, out, stride); return 1;
+#endif
+    default: terms_generic(columns, n, d, start, count, mean, whitener, offset, out, stride); return 0;
+    }
+}

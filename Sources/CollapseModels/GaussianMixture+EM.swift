@@ -571,7 +571,10 @@ enum GaussianMixtureKernel {
     /// `Y = L_k⁻¹ Cᵀ` with the explicit triangular inverse (`whiteners[k] = L_k⁻ᵀ`, as scikit-learn's
     /// precision Cholesky factor; a right-side dtrsm on n × d rows is about five times slower than
     /// this dgemm for small d), then the squared column norms of Y, summed over j = 0 ..< d in
-    /// order. A NaN quadratic form (possible only once whitened entries overflow) counts as +inf.
+    /// order. For d <= `VectorMath.smallGaussianDimension` (8) the same quantities in one fused
+    /// pass instead (`VectorMath.gaussianLogTerms`: y_j over the triangle, l ascending, no fused
+    /// multiply-adds; the BLAS calls and buffer passes cost more than these flops). A NaN
+    /// quadratic form (possible only once whitened entries overflow) counts as +inf.
     /// Rows do not interact, so the groups of blocks may run in parallel (`parallelism`) with the
     /// same bits.
     static func weightedLogTerms(_ columns: Matrix, weights: [Double], means: Matrix, whiteners: [Matrix], logNormalisers: [Double],
@@ -607,6 +610,20 @@ enum GaussianMixtureKernel {
         for k in 0..<kCount {
             guard weights[k] > 0 else {
                 for t in 0..<count { out[t &* rowStride &+ k &* componentStride] = -.infinity }
+                continue
+            }
+            if d >= 1 && d <= VectorMath.smallGaussianDimension {
+                // Small d: one fused pass per row (centre, whiten, square), vectorised across rows;
+                // a d × d dgemm per block costs more in calls and passes than its flops.
+                columns.storage.withUnsafeBufferPointer { pt in
+                    means.storage.withUnsafeBufferPointer { pm in
+                        whiteners[k].storage.withUnsafeBufferPointer { pw in
+                            VectorMath.gaussianLogTerms(columns: pt.baseAddress!, rowCount: n, dimension: d, rows: rows,
+                                                        mean: pm.baseAddress! + k * d, whitener: pw.baseAddress!,
+                                                        offset: offsets[k], into: out + k * componentStride, stride: rowStride)
+                        }
+                    }
+                }
                 continue
             }
             columns.storage.withUnsafeBufferPointer { pt in

@@ -162,4 +162,51 @@ import Glibc
             }
         }
     }
+
+    /// `gaussianLogTerms` equals its definition computed here one row at a time (same order, no
+    /// fused multiply-adds), bit for bit, for d = 1 ... 8, on every path; rows past one 256-row
+    /// chunk, an offset row range, a stride; an overflowing row gives -inf (q NaN counts as +inf).
+    @Test func gaussianLogTermsIsItsDefinitionOnEveryPath() {
+        var rng = Philox4x32(seed: testSeed, path: [0x80])
+        for d in 1...VectorMath.smallGaussianDimension {
+            let n = 700, rows = 3..<(3 + 600), outStride = 3
+            var columns = (0..<(d * n)).map { _ in 10 * rng.nextDouble() - 5 }
+            columns[0 * n + 10] = 1e300 // row 10: its whitened coordinates overflow
+            let mean = (0..<d).map { _ in rng.nextDouble() - 0.5 }
+            var whitener = [Double](repeating: 0, count: d * d)
+            for l in 0..<d { for j in l..<d { whitener[l * d + j] = l == j ? 1 + rng.nextDouble() : rng.nextDouble() - 0.5 } }
+            whitener[0] = d == 1 ? 1e10 : whitener[0]
+            let offset = -1.25
+            var want = [Double](repeating: .nan, count: rows.count * outStride)
+            for (t, i) in rows.enumerated() {
+                var q = 0.0
+                for j in 0..<d {
+                    var y = whitener[j] * (columns[i] - mean[0])
+                    for l in stride(from: 1, through: j, by: 1) { y = y + whitener[l * d + j] * (columns[l * n + i] - mean[l]) }
+                    q = q + y * y
+                }
+                want[t * outStride] = offset - 0.5 * (q.isNaN ? .infinity : q)
+            }
+            #expect(want[(10 - rows.lowerBound) * outStride] == -.infinity) // the overflowing row
+            var paths = 0
+            for path in 0...2 {
+                var out = [Double](repeating: .nan, count: rows.count * outStride)
+                let ran = columns.withUnsafeBufferPointer { pc in
+                    mean.withUnsafeBufferPointer { pm in
+                        whitener.withUnsafeBufferPointer { pw in
+                            out.withUnsafeMutableBufferPointer { po in
+                                VectorMath.gaussianLogTerms(columns: pc.baseAddress!, rowCount: n, dimension: d, rows: rows,
+                                                            mean: pm.baseAddress!, whitener: pw.baseAddress!, offset: offset,
+                                                            into: po.baseAddress!, stride: outStride, path: path)
+                            }
+                        }
+                    }
+                }
+                guard ran else { continue }
+                paths += 1
+                #expect(out.map(\.bitPattern) == want.map(\.bitPattern), "d \(d), path \(path)")
+            }
+            #expect(paths >= 1)
+        }
+    }
 }

@@ -41,4 +41,17 @@ int collapse_reduce_components_path(int path, const double *terms, size_t K, siz
                                     double *resp, size_t fallback, double *scratch);
 size_t collapse_reduce_components_scratch(size_t K);
 
+/// The largest d for which `collapse_mixture_log_terms_path` works (above it BLAS is faster).
+#define COLLAPSE_SMALL_MIXTURE_DIMENSION 8
+
+/// One mixture component's log-terms for rows start ..< start + count of data held as its d x n
+/// transpose (`columns`, coordinate l of row i at columns[l * n + i]), 1 <= d <= 8:
+/// out[t * stride] = offset - q/2 with q = sum_j y_j², y_j = sum_{l <= j} W[l * d + j] (x_l - mean_l)
+/// (l ascending; W = L⁻ᵀ row-major, upper triangular), q = +inf when NaN. No fused multiply-adds:
+/// the same bits on every path. Returns the path taken, or -1 (nothing written) when d is out of
+/// range or this CPU lacks the path.
+int collapse_mixture_log_terms_path(int path, const double *columns, size_t n, size_t d, size_t start, size_t count,
+                                    const double *mean, const double *whitener, double offset, double *out,
+                                    size_t stride);
+
 #endif

@@ -100,6 +100,35 @@ public enum VectorMath {
         }
     }
 
+    /// The largest dimension `gaussianLogTerms` handles (above it a BLAS product is faster).
+    public static let smallGaussianDimension = Int(COLLAPSE_SMALL_MIXTURE_DIMENSION)
+
+    /// One Gaussian component's log-terms `offset - q/2`, q the squared whitened distance, for
+    /// rows `rows` of data given as its d × n transpose `columns` (coordinate l of row i at
+    /// `columns[l * n + i]`), 1 <= d <= `smallGaussianDimension`, into `out[t * stride]`:
+    /// `q = sum_j y_j²` with `y_j = sum_{l <= j} whitener[l * d + j] (x_l - mean_l)` (l ascending;
+    /// the whitener L⁻ᵀ row-major, upper triangular), `+inf` when NaN (entries overflowed).
+    /// Vectorised across rows, no fused multiply-adds: the same bits on every CPU.
+    public static func gaussianLogTerms(columns: UnsafePointer<Double>, rowCount n: Int, dimension d: Int, rows: Range<Int>,
+                                        mean: UnsafePointer<Double>, whitener: UnsafePointer<Double>, offset: Double,
+                                        into out: UnsafeMutablePointer<Double>, stride: Int) {
+        gaussianLogTerms(columns: columns, rowCount: n, dimension: d, rows: rows, mean: mean, whitener: whitener,
+                         offset: offset, into: out, stride: stride, path: -1)
+    }
+
+    /// `gaussianLogTerms` on a chosen path (-1: this CPU's widest), for tests; `false` (nothing
+    /// written) when this CPU lacks it.
+    @discardableResult
+    static func gaussianLogTerms(columns: UnsafePointer<Double>, rowCount n: Int, dimension d: Int, rows: Range<Int>,
+                                 mean: UnsafePointer<Double>, whitener: UnsafePointer<Double>, offset: Double,
+                                 into out: UnsafeMutablePointer<Double>, stride: Int, path: Int) -> Bool {
+        precondition((1...smallGaussianDimension).contains(d) && rows.lowerBound >= 0 && rows.upperBound <= n && stride >= 1,
+                     "gaussianLogTerms: d = \(d), rows \(rows) of \(n), stride \(stride)")
+        if rows.isEmpty { return path <= Int(collapse_vector_path()) }
+        return collapse_mixture_log_terms_path(Int32(path), columns, n, d, rows.lowerBound, rows.count, mean, whitener,
+                                               offset, out, stride) >= 0
+    }
+
     /// The instruction set the kernels use on this CPU: "avx512", "avx2" or "generic".
     public static var kernelPath: String { ["generic", "avx2", "avx512"][Int(collapse_vector_path())] }
 
