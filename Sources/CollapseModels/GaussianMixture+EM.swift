@@ -445,10 +445,14 @@ enum GaussianMixtureKernel {
         case always
     }
 
-    /// Work per E- or M-step, `n K (d² + 16)` (the dgemm's d² flops plus about 16 for centring,
-    /// norms and an exponential per row and component), from which the block groups run in
-    /// parallel: about 0.1 ms of work, far above the cost of waking the other cores.
-    static let parallelWork = 2e5
+    /// Work per E- or M-step, `n K (d² + 16)` (the whitening's d² flops plus about 16 for
+    /// centring, norms and an exponential per row and component), from which the block groups run
+    /// in parallel. With the vectorised E-step a step below this is well under a millisecond, and
+    /// waking the other cores for it (twice per EM iteration, on a VM) cost more than it saved:
+    /// K = 4, d = 2, n = 20,000 (work 1.6e6) ran 0.38 s serial against 0.42-0.46 s parallel over
+    /// the 50 generations of the gmm-k4-d2 benchmark, while K = 8, d = 8 (1.3e7) gained 15 % and
+    /// K = 8, d = 16 (4.4e7) 17 % from two cores (collapse-bench gmm-K-D-M, 2026-11-29).
+    static let parallelWork = 1e7
 
     /// Buffers for the E- and M-steps, which work on blocks of `blockSize` consecutive rows (the
     /// last block may be shorter): a block's d × B buffers stay in cache while every component
