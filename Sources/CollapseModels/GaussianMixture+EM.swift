@@ -9,8 +9,10 @@ extension GaussianMixtureModel {
     /// ## Iteration (scikit-learn's `GaussianMixture`, `covariance_type='full'`)
     /// With ℓ(θ) = (1/n) sum_i log p(x_i | θ), for t = 1, 2, ..., `maxIterations`:
     /// - **E-step** at θ_{t-1}: `log ρ_ik = log w_k - (d log 2π + log det Sigma_k + |L_k⁻¹(x_i - mu_k)|²)/2`
-    ///   (centred copies of blocks of rows whitened by BLAS dgemm with `L_k⁻¹`), then per row
-    ///   `log p(x_i) = logsumexp_k log ρ_ik` and `r_ik = exp(log ρ_ik - log p(x_i))`; this gives ℓ(θ_{t-1}).
+    ///   (blocks of rows centred and whitened with `L_k⁻¹`: one fused vectorised pass for d <= 8,
+    ///   `VectorMath.gaussianLogTerms`; a centred copy and a BLAS dgemm above), then per row
+    ///   `log p(x_i) = logsumexp_k log ρ_ik` and `r_ik = exp(log ρ_ik - log p(x_i))`
+    ///   (`VectorMath.logSumExpRows`, across many rows at once); this gives ℓ(θ_{t-1}).
     /// - **M-step** to θ_t: `N_k = sum_i r_ik`, `w_k = N_k / sum_j N_j`, `mu_k = (Rᵀ X)_k / N_k`
     ///   (BLAS dgemm), `Sigma_k = (1/N_k) sum_i r_ik (x_i - mu_k)(x_i - mu_k)ᵀ + regularization · I`
     ///   (per block of rows, one BLAS dgemm of the d × B centred block, columns scaled by r_ik,
@@ -23,7 +25,7 @@ extension GaussianMixtureModel {
     /// ## Cores
     /// The rows are cut into blocks of B consecutive rows and the blocks into at most 8 contiguous
     /// groups (`GaussianMixtureKernel.Workspace`), by n and d alone. For large fits (n K (d² + 16)
-    /// >= 2e5) the groups of the E-step and of the M-step's Gram matrices run on all cores, each
+    /// >= 1e7) the groups of the E-step and of the M-step's Gram matrices run on all cores, each
     /// computed exactly as on one thread (single-threaded BLAS, same shapes); per-row results are
     /// written to their rows and sums are taken in row or group order. So a fit is a function of
     /// the data and the start alone, bit for bit the same on any number of cores or `--threads`.
@@ -62,7 +64,8 @@ extension GaussianMixtureModel {
 /// contiguous runs of rows and vectorises whatever d is; the E- and M-steps work through blocks
 /// of B consecutive rows (`GaussianMixtureKernel.Workspace`), whose d × B buffers stay in cache
 /// for all K components, and their products are BLAS dgemm calls on those d × B blocks (for
-/// small d several times faster than on n × d ones). Fixed groups of blocks, each with its own
+/// small d several times faster than on n × d ones; the E-step's whitening for d <= 8 is a fused
+/// vectorised pass instead). Fixed groups of blocks, each with its own
 /// buffers, may run on different cores without changing a bit (see `fit(_:startingFrom:)`).
 struct GaussianMixtureEM {
     /// Mixture parameters during EM, with their factorisations.
@@ -74,7 +77,7 @@ struct GaussianMixtureEM {
         /// The weighted covariances before regularisation (for the singularity flag).
         var rawCovariances: [Matrix]
         var lowers: [Matrix]
-        /// `L_k⁻ᵀ`, for the E-step's dgemm.
+        /// `L_k⁻ᵀ`, for the E-step's whitening (dgemm above d = 8, a fused pass at and below).
         var whiteners: [Matrix]
         var logNormalisers: [Double]
         /// The covariance failed the pivot test even after regularisation and was jittered.

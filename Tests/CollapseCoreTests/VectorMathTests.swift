@@ -171,11 +171,16 @@ import Glibc
         for d in 1...VectorMath.smallGaussianDimension {
             let n = 700, rows = 3..<(3 + 600), outStride = 3
             var columns = (0..<(d * n)).map { _ in 10 * rng.nextDouble() - 5 }
-            columns[0 * n + 10] = 1e300 // row 10: its whitened coordinates overflow
+            columns[0 * n + 10] = 1e300 // row 10: its whitened coordinates overflow (q = +inf)
+            if d >= 2 { // row 11: y_1 = 2 (+1.7e308) + 2 (-1.7e308) = inf - inf, q NaN, counted as +inf
+                columns[0 * n + 11] = 1.7e308
+                columns[1 * n + 11] = -1.7e308
+            }
             let mean = (0..<d).map { _ in rng.nextDouble() - 0.5 }
             var whitener = [Double](repeating: 0, count: d * d)
             for l in 0..<d { for j in l..<d { whitener[l * d + j] = l == j ? 1 + rng.nextDouble() : rng.nextDouble() - 0.5 } }
             whitener[0] = d == 1 ? 1e10 : whitener[0]
+            if d >= 2 { (whitener[1], whitener[d + 1]) = (2, 2) }
             let offset = -1.25
             var want = [Double](repeating: .nan, count: rows.count * outStride)
             for (t, i) in rows.enumerated() {
@@ -187,7 +192,8 @@ import Glibc
                 }
                 want[t * outStride] = offset - 0.5 * (q.isNaN ? .infinity : q)
             }
-            #expect(want[(10 - rows.lowerBound) * outStride] == -.infinity) // the overflowing row
+            #expect(want[(10 - rows.lowerBound) * outStride] == -.infinity) // the overflowing rows
+            if d >= 2 { #expect(want[(11 - rows.lowerBound) * outStride] == -.infinity) }
             var paths = 0
             for path in 0...2 {
                 var out = [Double](repeating: .nan, count: rows.count * outStride)

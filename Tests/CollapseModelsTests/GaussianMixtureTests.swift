@@ -322,7 +322,8 @@ private func rows(of x: Matrix, labels: [Int], equalTo k: Int) -> Matrix {
     /// The E- and M-steps split their row blocks into groups fixed by n and d alone, each block
     /// computed the same way wherever it runs, so a fit with the groups on all cores is bit for bit
     /// the fit on the calling thread. The data have more blocks than groups and a short last block.
-    @Test(arguments: [(4, 2, 20_001), (3, 5, 10_007)])
+    /// d = 12 takes the E-step's dgemm path (d > 8), the others its fused small-d pass.
+    @Test(arguments: [(4, 2, 20_001), (3, 5, 10_007), (3, 12, 4_001)])
     func parallelFitIsBitIdenticalToSequential(components: Int, dimension: Int, rows: Int) throws {
         var rng = Philox4x32(seed: modelTestSeed, path: [52, UInt32(dimension)])
         var data = Matrix(rows: rows, columns: dimension)
