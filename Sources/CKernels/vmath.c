@@ -109,6 +109,28 @@ static inline __attribute__((always_inline)) double log_one(double x)
     return x != x ? x : y;
 }
 
+// Every kernel below is defined once per instruction set by INSTANTIATE(DEFINE_x) and called
+// on the path resolve_path chose through RUN_ON_PATH (all paths compute the same roundings).
+#if defined(__x86_64__)
+#define INSTANTIATE(DEFINE)                                                                         \
+    DEFINE(generic, )                                                                               \
+    DEFINE(avx2, __attribute__((target("avx2"))))                                                   \
+    DEFINE(avx512, __attribute__((target("avx512f,avx512dq,avx512vl"))))
+#define RUN_ON_PATH(path, kernel, ...)                                                              \
+    ((path) == 2 ? kernel##_avx512(__VA_ARGS__) : (path) == 1 ? kernel##_avx2(__VA_ARGS__) : kernel##_generic(__VA_ARGS__))
+#else
+#define INSTANTIATE(DEFINE) DEFINE(generic, )
+#define RUN_ON_PATH(path, kernel, ...) kernel##_generic(__VA_ARGS__)
+#endif
+
+// The path to run for a requested one (-1: this CPU's widest), or -1 when this CPU lacks it.
+static int resolve_path(int path)
+{
+    int widest = collapse_vector_path();
+    if (path < 0) return widest;
+    return path > widest ? -1 : path;
+}
+
 // y may be x itself (element i is read before it is written, and by nothing else), so the loops
 // tell the vectoriser to ignore the possible aliasing; partial overlaps are not allowed.
 #define DEFINE_PATH(name, attributes)                                                               \
@@ -123,33 +145,21 @@ static inline __attribute__((always_inline)) double log_one(double x)
         for (size_t i = 0; i < n; i++) y[i] = log_one(x[i]);                                        \
     }
 
-DEFINE_PATH(generic, )
-#if defined(__x86_64__)
-DEFINE_PATH(avx2, __attribute__((target("avx2"))))
-DEFINE_PATH(avx512, __attribute__((target("avx512f,avx512dq,avx512vl"))))
-#endif
+INSTANTIATE(DEFINE_PATH)
 
-typedef void (*array_kernel)(const double *, double *, size_t);
-
-// Runs the kernel of `path` (-1: this CPU's widest); -1 when the CPU lacks it.
-static int run_on_path(int path, const array_kernel kernels[3], const double *x, double *y, size_t n)
+int collapse_vexp_path(int path, const double *x, double *y, size_t n)
 {
-    if (path < 0) path = collapse_vector_path();
-    if (path > collapse_vector_path() || path > 2) return -1;
-    kernels[path](x, y, n);
+    if ((path = resolve_path(path)) < 0) return -1;
+    RUN_ON_PATH(path, exp, x, y, n);
     return path;
 }
 
-#if defined(__x86_64__)
-static const array_kernel exp_kernels[3] = {exp_generic, exp_avx2, exp_avx512};
-static const array_kernel log_kernels[3] = {log_generic, log_avx2, log_avx512};
-#else
-static const array_kernel exp_kernels[3] = {exp_generic, exp_generic, exp_generic};
-static const array_kernel log_kernels[3] = {log_generic, log_generic, log_generic};
-#endif
-
-int collapse_vexp_path(int path, const double *x, double *y, size_t n) { return run_on_path(path, exp_kernels, x, y, n); }
-int collapse_vlog_path(int path, const double *x, double *y, size_t n) { return run_on_path(path, log_kernels, x, y, n); }
+int collapse_vlog_path(int path, const double *x, double *y, size_t n)
+{
+    if ((path = resolve_path(path)) < 0) return -1;
+    RUN_ON_PATH(path, log, x, y, n);
+    return path;
+}
 
 // The reduction of a mixture's log-terms (see collapse_reduce_components_path in CKernels.h), on rows
 // t < count (at most REDUCE_CHUNK) of K component-major rows. Loops over t are the innermost, so
@@ -218,24 +228,14 @@ reduce_chunk(const double *terms, size_t K, size_t stride, size_t count, double 
         }                                                                                            \
     }
 
-DEFINE_REDUCE(generic, )
-#if defined(__x86_64__)
-DEFINE_REDUCE(avx2, __attribute__((target("avx2"))))
-DEFINE_REDUCE(avx512, __attribute__((target("avx512f,avx512dq,avx512vl"))))
-#endif
+INSTANTIATE(DEFINE_REDUCE)
 
 int collapse_reduce_components_path(int path, const double *terms, size_t K, size_t stride, size_t count, double *lse,
                                     double *resp, size_t fallback, double *scratch)
 {
-    if (path < 0) path = collapse_vector_path();
-    if (path > collapse_vector_path()) return -1;
-    switch (path) {
-#if defined(__x86_64__)
-    case 2: reduce_avx512(terms, K, stride, count, lse, resp, fallback, scratch); return 2;
-    case 1: reduce_avx2(terms, K, stride, count, lse, resp, fallback, scratch); return 1;
-#endif
-    default: reduce_generic(terms, K, stride, count, lse, resp, fallback, scratch); return 0;
-    }
+    if ((path = resolve_path(path)) < 0) return -1;
+    RUN_ON_PATH(path, reduce, terms, K, stride, count, lse, resp, fallback, scratch);
+    return path;
 }
 
 size_t collapse_reduce_components_scratch(size_t K) { return K * REDUCE_CHUNK; }
@@ -282,24 +282,13 @@ terms_chunk(const double *columns, size_t n, size_t d, size_t start, size_t coun
         }                                                                                            \
     }
 
-DEFINE_TERMS(generic, )
-#if defined(__x86_64__)
-DEFINE_TERMS(avx2, __attribute__((target("avx2"))))
-DEFINE_TERMS(avx512, __attribute__((target("avx512f,avx512dq,avx512vl"))))
-#endif
+INSTANTIATE(DEFINE_TERMS)
 
 int collapse_mixture_log_terms_path(int path, const double *columns, size_t n, size_t d, size_t start, size_t count,
                                     const double *mean, const double *whitener, double offset, double *out,
                                     size_t stride)
 {
-    if (d < 1 || d > COLLAPSE_SMALL_MIXTURE_DIMENSION) return -1;
-    if (path < 0) path = collapse_vector_path();
-    if (path > collapse_vector_path()) return -1;
-    switch (path) {
-#if defined(__x86_64__)
-    case 2: terms_avx512(columns, n, d, start, count, mean, whitener, offset, out, stride); return 2;
-    case 1: terms_avx2(columns, n, d, start, count, mean, whitener, offset, out, stride); return 1;
-#endif
-    default: terms_generic(columns, n, d, start, count, mean, whitener, offset, out, stride); return 0;
-    }
+    if (d < 1 || d > COLLAPSE_SMALL_MIXTURE_DIMENSION || (path = resolve_path(path)) < 0) return -1;
+    RUN_ON_PATH(path, terms, columns, n, d, start, count, mean, whitener, offset, out, stride);
+    return path;
 }
