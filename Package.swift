@@ -73,7 +73,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CollapseCoreTests",
-            dependencies: ["CollapseCore", "COpenBLAS"]
+            dependencies: ["CollapseCore", "COpenBLAS", "CKernels"]
         ),
         .testTarget(
             name: "CollapseModelsTests",

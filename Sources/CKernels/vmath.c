@@ -4,6 +4,7 @@
 // same bits on every x86-64 CPU (glibc's exp and log pick FMA or non-FMA code by CPU).
 // Accuracy (VectorMathTests, against an 80-bit reference): below 1 ulp for both.
 #include "CKernels.h"
+#include "dispatch.h"
 #include <string.h>
 
 #pragma clang fp contract(off)
@@ -107,28 +108,6 @@ static inline __attribute__((always_inline)) double log_one(double x)
     y = x == 0.0 ? -__builtin_inf() : y;
     y = x < 0.0 ? __builtin_nan("") : y;
     return x != x ? x : y;
-}
-
-// Every kernel below is defined once per instruction set by INSTANTIATE(DEFINE_x) and called
-// on the path resolve_path chose through RUN_ON_PATH (all paths compute the same roundings).
-#if defined(__x86_64__)
-#define INSTANTIATE(DEFINE)                                                                         \
-    DEFINE(generic, )                                                                               \
-    DEFINE(avx2, __attribute__((target("avx2"))))                                                   \
-    DEFINE(avx512, __attribute__((target("avx512f,avx512dq,avx512vl"))))
-#define RUN_ON_PATH(path, kernel, ...)                                                              \
-    ((path) == 2 ? kernel##_avx512(__VA_ARGS__) : (path) == 1 ? kernel##_avx2(__VA_ARGS__) : kernel##_generic(__VA_ARGS__))
-#else
-#define INSTANTIATE(DEFINE) DEFINE(generic, )
-#define RUN_ON_PATH(path, kernel, ...) kernel##_generic(__VA_ARGS__)
-#endif
-
-// The path to run for a requested one (-1: this CPU's widest), or -1 when this CPU lacks it.
-static int resolve_path(int path)
-{
-    int widest = collapse_vector_path();
-    if (path < 0) return widest;
-    return path > widest ? -1 : path;
 }
 
 // y may be x itself (element i is read before it is written, and by nothing else), so the loops

@@ -11,7 +11,7 @@ import Foundation
 /// - `gemm`: C = A B for n = 1000 through `Matrix.gemm` and through a direct `cblas_dgemm`.
 /// - `syrk`: AᵀA for a 4000 × 1000 A through `Matrix.gram` and a direct `cblas_dsyrk`, plus
 ///   the full centred `covariance()` (centring + syrk).
-/// - `mvn`: one generation of the `mvn` model at d = 256, M = 25600: fit (mean + covariance by
+/// - `mvn` (`mvn-D-M` for other sizes): one generation of the `mvn` model at d = 256, M = 25600: fit (mean + covariance by
 ///   dsyrk) and sample M rows (Cholesky colouring by dtrmm), run the way `collapse run` runs a
 ///   single chain (single-threaded BLAS, the model's fixed splits on every core), timed against
 ///   the bounds set by this machine's BLAS rates at the same shapes, measured in the same process
@@ -35,7 +35,7 @@ struct CollapseBench {
         switch workload {
         case "normal": normal(repeats: repeats)
         case "words": words(repeats: repeats)
-        case "mvn": mvn(repeats: repeats)
+        case "mvn": mvn(d: 256, m: 25_600, repeats: repeats)
         case "gmm-small": gmm(k: 4, d: 2, m: 20_000, repeats: repeats)
         case "gmm-large": gmm(k: 8, d: 16, m: 20_000, repeats: repeats)
         case "kde": kde(repeats: repeats)
@@ -46,6 +46,11 @@ struct CollapseBench {
             let p = w.split(separator: "-").dropFirst().compactMap { Int($0) }
             guard p.count == 3 else { fallthrough }
             gmm(k: p[0], d: p[1], m: p[2], repeats: repeats)
+        case let w where w.hasPrefix("mvn-") && w.split(separator: "-").count == 3:
+            // mvn-D-M: one fit + sample at any size, e.g. mvn-64-640.
+            let p = w.split(separator: "-").dropFirst().compactMap { Int($0) }
+            guard p.count == 2 else { fallthrough }
+            mvn(d: p[0], m: p[1], repeats: repeats)
         default:
             FileHandle.standardError.write("collapse-bench: unknown workload '\(workload)' (normal, words, gemm, syrk, mvn, gmm-small, gmm-large, kde)\n".data(using: .utf8)!)
             exit(2)
@@ -97,8 +102,7 @@ struct CollapseBench {
               "checksum": buffer.reduce(0, ^)])
     }
 
-    static func mvn(repeats: Int) {
-        let d = 256, m = 25_600
+    static func mvn(d: Int, m: Int, repeats: Int) {
         let data = randomMatrix(m, d, path: 4)
         let model = MultivariateGaussianModel()
         var rng = Philox4x32(seed: 5, path: [5])
@@ -129,8 +133,10 @@ struct CollapseBench {
         let tNormals = best(repeats) { z.storage.withUnsafeMutableBufferPointer { StandardNormal.fill($0, using: &rng) } }
         let chol = try! Cholesky(fitted.covariance)
         let tColour = best(repeats) { chol.colourRows(&z) }
+        let tCholesky = best(repeats) { checksum += try! Cholesky(fitted.covariance).lower.storage[0] }
         let tGram = best(repeats) { checksum += data.gram().storage[0] }
-        emit(["workload": "mvn-parts", "impl": "swift", "covariance": tCov, "gram": tGram, "sample": tSample, "normals": tNormals, "trmm": tColour])
+        emit(["workload": "mvn-parts", "impl": "swift", "covariance": tCov, "gram": tGram, "sample": tSample, "normals": tNormals, "trmm": tColour,
+              "cholesky": tCholesky, "d": d, "m": m])
         let t = best(repeats) {
             let fit = try! model.fit(data, using: &rng)
             checksum += fit.sample(count: m, options: .plain, using: &rng).storage[0]

@@ -54,4 +54,17 @@ int collapse_mixture_log_terms_path(int path, const double *columns, size_t n, s
                                     const double *mean, const double *whitener, double offset, double *out,
                                     size_t stride);
 
+/// Passes over the rows of a row-major n x d matrix x, vectorised across columns, on `path` (as
+/// for collapse_vexp_path; every path gives the same bits as the scalar loop, rows in order, no
+/// fused multiply-adds). Buffers do not overlap. Each returns the path taken, or -1 (nothing
+/// written) when this CPU lacks it.
+/// - collapse_column_sums_path: sums[j] += x[i d + j] for i = 0, 1, ..., n - 1 in turn.
+/// - collapse_centre_rows_path: out[i d + j] = x[i d + j] - mean[j], then residue[j] += that value
+///   (rows in order).
+/// - collapse_scale_add_rows_path: x[i d + j] = offset[j] + scale * x[i d + j], in place.
+int collapse_column_sums_path(int path, const double *x, size_t n, size_t d, double *sums);
+int collapse_centre_rows_path(int path, const double *x, size_t n, size_t d, const double *mean, double *out,
+                              double *residue);
+int collapse_scale_add_rows_path(int path, double *x, size_t n, size_t d, const double *offset, double scale);
+
 #endif

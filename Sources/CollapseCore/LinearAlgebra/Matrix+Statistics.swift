@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 /// Column statistics of a data matrix (one observation per row).
@@ -13,10 +14,7 @@ extension Matrix {
         if rows == 0 { return sums }
         storage.withUnsafeBufferPointer { p in
             sums.withUnsafeMutableBufferPointer { s in
-                for i in 0..<rows {
-                    let base = i * columns
-                    for j in 0..<columns { s[j] += p[base + j] }
-                }
+                _ = collapse_column_sums_path(-1, p.baseAddress!, rows, columns, s.baseAddress!)
             }
         }
         let inv = 1.0 / Double(rows)
@@ -114,14 +112,8 @@ extension Matrix {
                             var start = range.lowerBound
                             while start < range.upperBound {
                                 let count = min(blockRows, range.upperBound - start)
-                                for i in 0..<count {
-                                    let from = (start + i) * d, to = i * d
-                                    for j in 0..<d {
-                                        let v = src[from + j] - mu[j]
-                                        out[to + j] = v
-                                        r[j] += v
-                                    }
-                                }
+                                _ = collapse_centre_rows_path(-1, src.baseAddress! + start * d, count, d, mu.baseAddress!,
+                                                              out.baseAddress!, r.baseAddress!)
                                 GramBLAS.accumulate(out.baseAddress!, rows: count, columns: d, into: g.baseAddress!)
                                 start += count
                             }
@@ -148,13 +140,9 @@ extension Matrix {
         if rows.isEmpty { return }
         precondition(d > 0 && rows.count % d == 0, "addRowVector: \(rows.count) numbers are not rows of \(d)")
         let n = rows.count / d
+        // offset + 1 * x = x + offset exactly: one formula serves scale 1 too.
         offset.withUnsafeBufferPointer { mu in
-            let p = rows
-            if scale == 1 {
-                for i in 0..<n { let base = i * d; for j in 0..<d { p[base + j] += mu[j] } }
-            } else {
-                for i in 0..<n { let base = i * d; for j in 0..<d { p[base + j] = mu[j] + scale * p[base + j] } }
-            }
+            _ = collapse_scale_add_rows_path(-1, rows.baseAddress!, n, d, mu.baseAddress!, scale)
         }
     }
 }
