@@ -7,7 +7,7 @@ import Foundation
 /// `regularization` (default 0, so the analysed estimator is exact) is added to the diagonal of
 /// the fitted covariance. With M <= d rows, or identical rows, the covariance is singular: the fit
 /// is flagged `singularCovariance` (or `zeroVariance`), keeps sampling on its subspace through a
-/// symmetric square root, and reports log-density -inf (it has no density in R^d).
+/// rank-revealing (pivoted Cholesky) root, and reports log-density -inf (it has no density in R^d).
 public struct MultivariateGaussianModel: GenerativeModel {
     public var estimator: CovarianceEstimator
     public var regularization: Double
@@ -47,10 +47,19 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
     public let mean: [Double]
     public let covariance: Matrix
     public let degeneracy: Degeneracy?
-    /// F with F Fᵀ = covariance: the Cholesky factor (lower triangular) for a regular fit, the
-    /// symmetric square root V diag(sqrt(max(lambda, 0))) Vᵀ for a singular one.
+    /// F with F Fᵀ = covariance: the Cholesky factor (lower triangular) for a regular fit; for a
+    /// singular one the rank-revealing root P L of the pivoted Cholesky factorisation
+    /// `Pᵀ Σ P = L Lᵀ`, stopped where the remaining pivots are at most the singularity threshold
+    /// (`PivotedCholesky`); zero for a point mass.
     public let samplingFactor: Matrix
-    let factorIsLowerTriangular: Bool
+    /// How `drawRows` colours standard normal rows (the factor above, in the form BLAS wants).
+    let colouring: Colouring
+
+    enum Colouring: Equatable {
+        case pointMass
+        case cholesky(Cholesky)
+        case pivoted(PivotedCholesky)
+    }
 
     /// - Parameters:
     ///   - rankDeficient: the caller knows the covariance is singular (e.g. fitted on n rows with
@@ -68,31 +77,55 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
         if scale == 0 {
             degeneracy = .zeroVariance
             samplingFactor = Matrix(rows: d, columns: d)
-            factorIsLowerTriangular = true
+            colouring = .pointMass
             return
         }
         if !rankDeficient, let chol = try? Cholesky(covariance),
            (0..<d).allSatisfy({ chol.lower[$0, $0] * chol.lower[$0, $0] > threshold }) {
             degeneracy = nil
             samplingFactor = chol.lower
-            factorIsLowerTriangular = true
+            colouring = .cholesky(chol)
             return
         }
         degeneracy = .singularCovariance
-        // A finite symmetric matrix always has an eigen-decomposition. Eigenvalues below the
-        // threshold are round-off of zero: dropping them keeps samples on the fitted subspace.
-        var root = Matrix(rows: d, columns: d)
-        if let eigen = try? SymmetricEigen(covariance) {
-            let cut = Double(max(d, 1)) * Double.ulpOfOne * max(eigen.values.last ?? 0, 0)
-            var scaled = eigen.vectors
-            for j in 0..<d {
-                let s = eigen.values[j] > cut ? eigen.values[j].squareRoot() : 0
-                for i in 0..<d { scaled[i, j] *= s }
-            }
-            root = Matrix.product(scaled, .none, eigen.vectors, .transpose)
+        // Pivots at or below the threshold are round-off of zero: stopping there keeps samples on
+        // the fitted subspace. (A covariance that is not finite has no root: rows are the mean.)
+        if let pivoted = try? PivotedCholesky(covariance, tolerance: threshold) {
+            samplingFactor = pivoted.factor
+            colouring = .pivoted(pivoted)
+        } else {
+            samplingFactor = Matrix(rows: d, columns: d)
+            colouring = .pointMass
         }
-        samplingFactor = root
-        factorIsLowerTriangular = false
+    }
+
+    private enum CodingKeys: String, CodingKey { case mean, covariance, degeneracy }
+
+    /// Codable form: the mean, the covariance and the degeneracy; decoding derives the factor
+    /// again (the same bits: the factorisations are deterministic). A stored singular flag is
+    /// trusted, as `rankDeficient` is (a fit on n - 1 < d rows may be numerically regular); a
+    /// stored regular or point-mass fit whose covariance says otherwise is rejected.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let mean = try container.decode([Double].self, forKey: .mean)
+        let covariance = try container.decode(Matrix.self, forKey: .covariance)
+        let degeneracy = try container.decodeIfPresent(Degeneracy.self, forKey: .degeneracy)
+        guard covariance.isSquare && covariance.rows == mean.count else {
+            throw DecodingError.dataCorruptedError(forKey: .covariance, in: container,
+                                                   debugDescription: "covariance is \(covariance.shapeDescription), mean has \(mean.count) entries")
+        }
+        self.init(mean: mean, covariance: covariance, rankDeficient: degeneracy == .singularCovariance)
+        guard self.degeneracy == degeneracy else {
+            throw DecodingError.dataCorruptedError(forKey: .degeneracy, in: container,
+                                                   debugDescription: "stored degeneracy \(String(describing: degeneracy)) but the covariance gives \(String(describing: self.degeneracy))")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(mean, forKey: .mean)
+        try container.encode(covariance, forKey: .covariance)
+        try container.encodeIfPresent(degeneracy, forKey: .degeneracy)
     }
 
     public var dimension: Int { mean.count }
@@ -160,15 +193,10 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
                 }
             }
         }
-        if factorIsLowerTriangular {
-            if degeneracy == .zeroVariance {
-                z.update(repeating: 0)
-            } else {
-                Cholesky(uncheckedLower: samplingFactor).colourRows(in: z)
-            }
-        } else {
-            let coloured = Matrix.product(Matrix(rows: count, columns: d, storage: Array(z)), .none, samplingFactor, .transpose)
-            coloured.storage.withUnsafeBufferPointer { _ = z.update(fromContentsOf: $0) }
+        switch colouring {
+        case .pointMass: z.update(repeating: 0)
+        case .cholesky(let factor): factor.colourRows(in: z)
+        case .pivoted(let factor): factor.colourRows(in: z)
         }
         Matrix.addRowVector(mean, scalingRowsBy: tau, to: z)
     }

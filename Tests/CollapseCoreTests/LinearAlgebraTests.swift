@@ -36,6 +36,56 @@ import Foundation
         #expect(g == g.transposed())
     }
 
+    /// Pivoted Cholesky of a full-rank matrix: rank n, the largest diagonal entry eliminated
+    /// first, L lower triangular, and F Fᵀ = A to rounding (|F Fᵀ - A| <= 8 n ε max A_ii).
+    @Test func pivotedCholeskyOfAFullRankMatrixReconstructsIt() throws {
+        let spd = Matrix([[4, 12, -16], [12, 37, -43], [-16, -43, 98]])
+        let p = try PivotedCholesky(spd, tolerance: 3 * Double.ulpOfOne * 98)
+        #expect(p.rank == 3)
+        #expect(p.permutation.first == 2 && p.permutation.sorted() == [0, 1, 2])
+        for i in 0..<3 { for j in (i + 1)..<3 { #expect(p.lower[i, j] == 0) } }
+        let f = p.factor
+        let error = (Matrix.product(f, .none, f, .transpose) - spd).storage.map(abs).max()!
+        #expect(error <= 8 * 3 * Double.ulpOfOne * 98)
+    }
+
+    /// A = B Bᵀ with B 9 x 3 (rank 3): the factorisation stops at rank 3, L's columns 3 ..< 9 are
+    /// zero, the permutation is one, and F Fᵀ = A to rounding; a zero matrix has rank 0 and a
+    /// zero factor; NaN input throws.
+    @Test func pivotedCholeskyRevealsTheRankOfASingularMatrix() throws {
+        var rng = Philox4x32(seed: testSeed, path: [0x21])
+        let b = Matrix(rows: 9, columns: 3) { StandardNormal.fill($0, using: &rng) }
+        let a = Matrix.product(b, .none, b, .transpose)
+        let scale = (0..<9).map { a[$0, $0] }.max()!
+        let p = try PivotedCholesky(a, tolerance: 9 * Double.ulpOfOne * scale)
+        #expect(p.rank == 3)
+        #expect(p.permutation.sorted() == Array(0..<9))
+        for i in 0..<9 { for j in 3..<9 { #expect(p.lower[i, j] == 0) } }
+        let f = p.factor
+        let error = (Matrix.product(f, .none, f, .transpose) - a).storage.map(abs).max()!
+        #expect(error <= 8 * 9 * Double.ulpOfOne * scale, "|F Fᵀ - A| = \(error)")
+        let zero = try PivotedCholesky(Matrix(rows: 4, columns: 4), tolerance: 0)
+        #expect(zero.rank == 0 && zero.factor == Matrix(rows: 4, columns: 4))
+        var bad = a
+        bad[5, 2] = .nan
+        #expect(throws: LinearAlgebraError.self) { try PivotedCholesky(bad, tolerance: 0) }
+    }
+
+    /// `colourRows(in:)` (a triangular product, then each row's entries moved to their
+    /// coordinates) is Z Fᵀ to rounding.
+    @Test func pivotedCholeskyColoursRowsByItsFactor() throws {
+        var rng = Philox4x32(seed: testSeed, path: [0x22])
+        let b = Matrix(rows: 6, columns: 4) { StandardNormal.fill($0, using: &rng) }
+        let p = try PivotedCholesky(Matrix.product(b, .none, b, .transpose), tolerance: 1e-12)
+        #expect(p.rank == 4 && p.permutation != Array(0..<6))
+        let z = Matrix(rows: 50, columns: 6) { StandardNormal.fill($0, using: &rng) }
+        var coloured = z
+        coloured.storage.withUnsafeMutableBufferPointer { p.colourRows(in: $0) }
+        let expected = Matrix.product(z, .none, p.factor, .transpose)
+        let error = (coloured - expected).storage.map(abs).max()!
+        #expect(error <= 1e-13, "|colourRows - Z Fᵀ| = \(error)")
+    }
+
     @Test func choleskyReconstructsAndSolves() throws {
         let spd = Matrix([[4, 12, -16], [12, 37, -43], [-16, -43, 98]])
         let chol = try Cholesky(spd)

@@ -140,6 +140,68 @@ let modelTestSeed: UInt64 = {
         #expect(Array(s.storage[0..<24]) != Array(s.storage[blockRows * 3 ..< blockRows * 3 + 24]))
     }
 
+    /// A singular fit samples on its subspace to rounding, with the fitted covariance: 5 rows in
+    /// 12-D (rank 4 after centring) around 100, as a collapsed chain sits far from the origin
+    /// against its spread. Every sampled row's component orthogonal to the centred rows' span is
+    /// below 1e-11 (rows are ~100: about 500 ulps; the pivoted root stops before the round-off
+    /// pivots, while an unpivoted Cholesky root, whose last pivots are square roots of round-off,
+    /// would leak ~1e-8), and each sample covariance entry is within 5 SE of the fitted one
+    /// (SE = sqrt((Sigma_ab² + Sigma_aa Sigma_bb) / N)).
+    @Test func singularFitsSampleOnTheirSubspaceWithTheFittedCovariance() throws {
+        let d = 12, m = 5, n = 20_000
+        var rng = Philox4x32(seed: modelTestSeed, path: [16])
+        var data = Matrix(rows: m, columns: d) { StandardNormal.fill($0, using: &rng) }
+        data.addRowVector([Double](repeating: 100, count: d))
+        let fit = try MultivariateGaussianModel().fit(data, using: &rng)
+        #expect(fit.degeneracy == .singularCovariance)
+        // The complement of the span: eigenvectors of the covariance with (round-off of) zero eigenvalues.
+        let eigen = try SymmetricEigen(fit.covariance)
+        let null = (0..<d).filter { eigen.values[$0] < 1e-10 * eigen.values[d - 1] }
+        #expect(null.count == d - (m - 1))
+        let s = fit.sample(count: n, options: .plain, using: &rng)
+        var worst = 0.0
+        for i in 0..<n {
+            for v in null {
+                var dot = 0.0
+                for j in 0..<d { dot += (s[i, j] - fit.mean[j]) * eigen.vectors[j, v] }
+                worst = max(worst, abs(dot))
+            }
+        }
+        #expect(worst < 1e-11, "largest component off the fitted subspace: \(worst)")
+        let (_, cov) = s.covariance(ddof: 1)
+        let sigma = fit.covariance
+        for a in 0..<d {
+            for b in 0..<d {
+                let se = ((sigma[a, b] * sigma[a, b] + sigma[a, a] * sigma[b, b]) / Double(n)).squareRoot()
+                #expect(abs(cov[a, b] - sigma[a, b]) < 5 * se, "cov[\(a), \(b)] = \(cov[a, b]) vs \(sigma[a, b])")
+            }
+        }
+    }
+
+    /// The Codable form keeps the mean, covariance and degeneracy and derives the factor again:
+    /// decoding gives an equal fit (factor and colouring included) for a regular, a numerically
+    /// singular, a rank-deficient and a point-mass fit; a degeneracy the covariance contradicts is
+    /// rejected (a stored singular flag is trusted, as the fit's own `rankDeficient` is).
+    @Test func codableRoundTripDerivesTheSameFactor() throws {
+        var rng = Philox4x32(seed: modelTestSeed, path: [17])
+        let regular = FittedMultivariateGaussian(mean: [1, -1, 0], covariance: Matrix([[2, 0.6, 0], [0.6, 1, -0.3], [0, -0.3, 0.5]]))
+        let numericallySingular = FittedMultivariateGaussian(mean: [0, 0], covariance: Matrix([[1, 1], [1, 1]]))
+        let rankDeficient = try MultivariateGaussianModel().fit(Matrix(rows: 3, columns: 5) { StandardNormal.fill($0, using: &rng) },
+                                                               using: &rng)
+        let point = FittedMultivariateGaussian(mean: [2, 3], covariance: Matrix(rows: 2, columns: 2))
+        #expect(numericallySingular.degeneracy == .singularCovariance && rankDeficient.degeneracy == .singularCovariance)
+        #expect(point.degeneracy == .zeroVariance)
+        for fit in [regular, numericallySingular, rankDeficient, point] {
+            let decoded = try JSONDecoder().decode(FittedMultivariateGaussian.self, from: JSONEncoder().encode(fit))
+            #expect(decoded == fit)
+        }
+        // A regular fit whose covariance is singular, and a point mass with spread.
+        let notRegular = Data(#"{"mean":[0,0],"covariance":{"rows":2,"columns":2,"storage":[1,1,1,1]}}"#.utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(FittedMultivariateGaussian.self, from: notRegular) }
+        let notPoint = Data(#"{"mean":[0,0],"covariance":{"rows":2,"columns":2,"storage":[1,0,0,1]},"degeneracy":"zero_variance"}"#.utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(FittedMultivariateGaussian.self, from: notPoint) }
+    }
+
     @Test func fewerRowsThanDimensionsGiveASingularFitThatStillSamples() throws {
         var rng = Philox4x32(seed: modelTestSeed, path: [11])
         let data = Matrix([[1, 2, 3], [2, 1, 0], [0, 0, 1]]) // 3 rows in 3-D: rank 2 after centring
