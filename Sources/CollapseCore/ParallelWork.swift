@@ -35,8 +35,11 @@ public enum ParallelWork {
     }()
 
     /// Calls `body(i)` once for every `i` in `0 ..< count`, on at most `threadLimit` threads, and
-    /// returns when all calls have returned. Worker w takes `i = w, w + W, w + 2W, ...` (W workers),
-    /// so the assignment is fixed too. With one worker the calls run in order on this thread.
+    /// returns when all calls have returned. Parts are claimed in order by whichever worker is
+    /// free (the calling thread is one), so a worker that starts late does not hold the others
+    /// back; which thread runs a part never changes what the part computes. The other workers come
+    /// from `SpinningPool` (threads that stay awake between calls), or from Dispatch while the
+    /// pool serves another call. With one worker the calls run in order on this thread.
     public static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
         forEach(count, threads: threadLimit, body)
     }
@@ -48,11 +51,15 @@ public enum ParallelWork {
             for i in 0..<count { body(i) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var i = w
-            while i < count {
+        // The pool's helpers spin: never more of them than the other online cores, or they would
+        // take turns on a core instead of working side by side.
+        if SpinningPool.shared.run(count, helpers: min(workers, onlineCores) - 1, body) { return }
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if i >= count { return }
                 body(i)
-                i += workers
             }
         }
     }

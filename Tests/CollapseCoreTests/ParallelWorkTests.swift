@@ -23,6 +23,59 @@ import Testing
         if threads == 1 { #expect(seen == Array(0..<count)) }
     }
 
+    /// Thousands of back-to-back calls (the pool's workers spinning between them), calls after the
+    /// workers fell asleep (longer than `SpinningPool.spinNanoseconds` apart), and calls from
+    /// inside a part (the pool is busy: Dispatch serves them): every index exactly once each time.
+    @Test func backToBackSleepingAndNestedCallsEachRunEveryIndexOnce() {
+        for call in 0..<3000 {
+            let count = 1 + call % 9, threads = 2 + call % 3
+            let hits = Mutex([Int](repeating: 0, count: count))
+            ParallelWork.forEach(count, threads: threads) { i in hits.withLock { $0[i] += 1 } }
+            #expect(hits.withLock { $0 } == [Int](repeating: 1, count: count), "call \(call)")
+        }
+        for _ in 0..<3 {
+            usleep(UInt32(2 * SpinningPool.spinNanoseconds / 1000))
+            let total = Atomic<Int>(0)
+            ParallelWork.forEach(8, threads: 2) { i in total.wrappingAdd(i + 1, ordering: .relaxed) }
+            #expect(total.load(ordering: .relaxed) == 36)
+        }
+        let nested = Atomic<Int>(0)
+        ParallelWork.forEach(4, threads: 2) { _ in
+            ParallelWork.forEach(5, threads: 2) { j in nested.wrappingAdd(j, ordering: .relaxed) }
+        }
+        #expect(nested.load(ordering: .relaxed) == 4 * 10)
+    }
+
+    /// The pool itself with several helpers (more than this machine may have cores, so
+    /// `forEach` would not ask for them): jobs of 1, 2, 3 helpers in turn, some after every worker
+    /// fell asleep, each run every index once; a busy pool runs nothing and says so.
+    @Test func poolJobsWithSeveralHelpersRunEveryIndexOnce() {
+        for job in 0..<60 {
+            if job % 20 == 19 { usleep(UInt32(2 * SpinningPool.spinNanoseconds / 1000)) }
+            let count = 1 + job % 11
+            let hits = Mutex([Int](repeating: 0, count: count))
+            // Another test's forEach may hold the pool for a moment: try again.
+            while !SpinningPool.shared.run(count, helpers: 1 + job % 3, { i in hits.withLock { $0[i] += 1 } }) { usleep(100) }
+            #expect(hits.withLock { $0 } == [Int](repeating: 1, count: count), "job \(job)")
+        }
+        #expect(!SpinningPool.shared.run(1, helpers: SpinningPool.maximumHelpers + 1) { _ in Issue.record("ran") })
+    }
+
+    /// Several threads calling at once (as chains running side by side do): one holds the pool,
+    /// the others fall back to Dispatch; every call still runs every index once.
+    @Test func concurrentCallersEachRunEveryIndexOnce() {
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            for call in 0..<500 {
+                let count = 1 + (call + caller) % 7
+                let sum = Atomic<Int>(0)
+                ParallelWork.forEach(count, threads: 2) { i in sum.wrappingAdd(1 << i, ordering: .relaxed) }
+                if sum.load(ordering: .relaxed) != (1 << count) - 1 { failures.wrappingAdd(1, ordering: .relaxed) }
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+    }
+
     @Test func theLimitIsAtLeastOne() {
         #expect(ParallelWork.onlineCores >= 1)
         #expect(ParallelWork.threadLimit >= 1)

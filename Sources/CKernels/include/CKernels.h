@@ -18,6 +18,15 @@ void collapse_philox4x32_fill(uint64_t *out, uint64_t first_group, size_t groups
 /// Which path `collapse_philox4x32_fill` takes on this CPU: "avx512", "avx2" or "generic".
 const char *collapse_philox4x32_path(void);
 
+/// A spin-wait hint to the CPU (x86 `pause`: yields the core's pipeline to its sibling and eases
+/// the memory traffic of a busy-wait loop); nothing elsewhere.
+static inline void collapse_spin_pause(void)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+}
+
 /// The vector instruction set the kernels of this module use on this CPU, chosen once at first use:
 /// 2 = AVX-512 (F, DQ, VL), 1 = AVX2, 0 = generic C.
 int collapse_vector_path(void);

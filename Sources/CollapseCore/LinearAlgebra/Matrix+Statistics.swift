@@ -103,7 +103,8 @@ extension Matrix {
     private func centredGram(rows range: Range<Int>, mean: [Double], gram: inout Matrix, residue: inout [Double]) {
         let d = columns
         let blockRows = max(1, min(range.count, (1 << 17) / d)) // about 1 MiB of centred rows per block
-        var block = [Double](repeating: 0, count: blockRows * d)
+        // Not zero-filled: each block's rows are written by the centring before dsyrk reads them.
+        var block = [Double](unsafeUninitializedCapacity: blockRows * d) { _, initialized in initialized = blockRows * d }
         storage.withUnsafeBufferPointer { src in
             mean.withUnsafeBufferPointer { mu in
                 residue.withUnsafeMutableBufferPointer { r in
