@@ -94,7 +94,7 @@ extension Matrix {
     }
 
     /// Work (n d² flops) from which `covariance` accumulates row ranges in parallel.
-    static let parallelGramWork = Double(1 << 24)
+    static let parallelGramWork = Double(1 << 21)
     /// Row ranges of a parallel covariance (fixed, so results do not depend on the core count).
     static let parallelGramGroups = 4
 
