@@ -1,5 +1,10 @@
-// Which vector instruction set the kernels of this module use on this CPU (chosen once).
+// Which vector instruction set the kernels of this module use on this CPU (chosen once), and how
+// many CPUs this process may run on.
+#define _GNU_SOURCE
 #include "CKernels.h"
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 static int chosen_path(void)
 {
@@ -20,4 +25,14 @@ int collapse_vector_path(void)
         __atomic_store_n(&cached, p, __ATOMIC_RELAXED);
     }
     return p;
+}
+
+int collapse_affinity_cpu_count(void)
+{
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+    return 0;
 }

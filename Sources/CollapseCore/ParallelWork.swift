@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Synchronization
 #if canImport(Glibc)
@@ -34,6 +35,13 @@ public enum ParallelWork {
         #endif
     }()
 
+    /// The CPUs this process may run on: the online cores, or fewer when an affinity mask (a
+    /// cluster job's cpuset, `taskset`) binds it to fewer. At least 1.
+    public static let usableCores: Int = {
+        let bound = Int(collapse_affinity_cpu_count())
+        return bound > 0 ? min(onlineCores, bound) : onlineCores
+    }()
+
     /// Calls `body(i)` once for every `i` in `0 ..< count`, on at most `threadLimit` threads, and
     /// returns when all calls have returned. Parts are claimed in order by whichever worker is
     /// free (the calling thread is one), so a worker that starts late does not hold the others
@@ -51,9 +59,10 @@ public enum ParallelWork {
             for i in 0..<count { body(i) }
             return
         }
-        // The pool's helpers spin: never more of them than the other online cores, or they would
-        // take turns on a core instead of working side by side.
-        if SpinningPool.shared.run(count, helpers: min(workers, onlineCores) - 1, body) { return }
+        // The pool's helpers spin: never more of them than the other cores this process may use,
+        // or they would take turns on a core instead of working side by side.
+        let helpers = min(workers, usableCores, SpinningPool.maximumHelpers + 1) - 1
+        if helpers >= 1 && SpinningPool.shared.run(count, helpers: helpers, body) { return }
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while true {

@@ -17,9 +17,10 @@ import Glibc
 /// One job at a time: `run` returns false, running nothing, when the pool is busy (another
 /// chain's thread, or a `forEach` inside a part) or more than `maximumHelpers` helpers are asked
 /// for, and the caller uses Dispatch instead. A job's parts are claimed in order by whichever
-/// taking-part thread is free. Workers are created as jobs need them and live as long as the
-/// process; a job with h helpers uses workers 1 ... h, so the pool never runs more threads at once
-/// than the caller asked for.
+/// taking-part thread is free; once the caller finds none left it closes the job and waits only
+/// for the helpers that joined before (never for a sleeper's wake-up). Workers are created as jobs
+/// need them and live as long as the process; a job with h helpers uses workers 1 ... h, so the
+/// pool never runs more threads at once than the caller asked for.
 final class SpinningPool: @unchecked Sendable {
     static let shared = SpinningPool()
 
@@ -36,15 +37,26 @@ final class SpinningPool: @unchecked Sendable {
     /// bits). Publishing it (sequentially consistent) releases the job's fields below.
     private let ticket = Atomic<UInt64>(0)
     private let nextPart = Atomic<Int>(0)
-    private let unfinished = Atomic<Int>(0)
+    /// Who works on the current job: its number (bits 16 and up), `closed` once the publisher ran
+    /// out of parts, and in the low bits how many helpers joined before that. A helper joins (and
+    /// only then reads the job's fields) by incrementing it while it is open for its job.
+    private let membership = Atomic<UInt64>(0)
+    private static let closed: UInt64 = 1 << 15
+    /// Helpers of the current job that have finished their parts.
+    private let finished = Atomic<Int>(0)
+    /// Jobs joined by helpers since the process started (tests read it: a helper that sleeps
+    /// through the jobs it is woken for would show as none).
+    let joins = Atomic<Int>(0)
     /// Bit k - 1: worker k sleeps (or is about to) on `conditions[k - 1]`.
     private let sleeping = Atomic<UInt64>(0)
     // The job's fields: written by the publisher before it publishes the ticket, read by the
     // helpers after they see it, cleared by the publisher after they are done.
     private var partCount = 0
     private var body: ((Int) -> Void)?
-    /// Workers created so far (touched only by the thread holding `busy`).
+    /// Workers created so far, and whether the system refused one (then the pool stays at that
+    /// size). Touched only by the thread holding `busy`.
     private var workers = 0
+    private var spawnFailed = false
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let conditions: UnsafeMutablePointer<pthread_cond_t>
 
@@ -63,13 +75,16 @@ final class SpinningPool: @unchecked Sendable {
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         defer { busy.store(false, ordering: .releasing) }
         let current = ticket.load(ordering: .relaxed) >> 16
-        while workers < wanted && spawn(index: workers + 1, seen: current) { workers += 1 }
+        while workers < wanted && !spawnFailed {
+            if spawn(index: workers + 1, seen: current) { workers += 1 } else { spawnFailed = true }
+        }
         let helpers = min(wanted, workers)
         withoutActuallyEscaping(body) { escapable in
             self.body = escapable
             partCount = count
             nextPart.store(0, ordering: .relaxed)
-            unfinished.store(helpers, ordering: .relaxed)
+            finished.store(0, ordering: .relaxed)
+            membership.store((current + 1) << 16, ordering: .relaxed)
             ticket.store((current + 1) << 16 | UInt64(helpers), ordering: .sequentiallyConsistent)
             // Wake the helpers that sleep (the store above and this load pair with a sleeper's
             // setting its bit and then reading the ticket: one of the two sides sees the other).
@@ -80,8 +95,11 @@ final class SpinningPool: @unchecked Sendable {
                 pthread_mutex_unlock(mutex)
             }
             runParts(escapable)
+            // No parts left: close the job to helpers still on their way (a sleeper's wake-up is not
+            // waited for) and wait for those that joined.
+            let joined = Int(membership.bitwiseOr(Self.closed, ordering: .acquiringAndReleasing).oldValue & (Self.closed - 1))
             var spins = 0
-            while unfinished.load(ordering: .acquiring) > 0 {
+            while finished.load(ordering: .acquiring) < joined {
                 spins += 1
                 if spins & 1023 == 0 { sched_yield() } else { collapse_spin_pause() }
             }
@@ -99,21 +117,35 @@ final class SpinningPool: @unchecked Sendable {
     }
 
     /// Worker `index` (1, 2, ...): waits for each job after job `seen` and takes part in those
-    /// that want at least `index` helpers.
+    /// that want at least `index` helpers, if it gets there before the publisher ran out of parts.
     private func work(index: Int, seen start: UInt64) -> Never {
         var seen = start, spin = true
         while true {
             let t = waitForJob(after: seen, index: index, spinning: spin)
             seen = t >> 16
             spin = UInt64(index) <= t & 0xFFFF
-            guard spin else { continue }
+            guard spin, join(job: seen) else { continue }
             helpWithJob()
-            unfinished.wrappingSubtract(1, ordering: .releasing)
+            finished.wrappingAdd(1, ordering: .releasing)
         }
     }
 
+    /// Joins job `job` unless it is closed (or already over: the number then differs).
+    private func join(job: UInt64) -> Bool {
+        var m = membership.load(ordering: .acquiring)
+        while m >> 16 == job && m & Self.closed == 0 {
+            let (exchanged, original) = membership.compareExchange(expected: m, desired: m + 1, ordering: .acquiringAndReleasing)
+            if exchanged {
+                joins.wrappingAdd(1, ordering: .relaxed)
+                return true
+            }
+            m = original
+        }
+        return false
+    }
+
     /// A helper's share of the current job. A function of its own, so that its reference to the
-    /// job's body is gone before the helper reports itself done.
+    /// job's body is gone before the helper reports itself finished.
     @inline(never)
     private func helpWithJob() {
         runParts(body!)

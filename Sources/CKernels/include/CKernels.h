@@ -18,6 +18,10 @@ void collapse_philox4x32_fill(uint64_t *out, uint64_t first_group, size_t groups
 /// Which path `collapse_philox4x32_fill` takes on this CPU: "avx512", "avx2" or "generic".
 const char *collapse_philox4x32_path(void);
 
+/// The number of CPUs in this process's affinity mask (what a cpuset, `taskset` or a cluster
+/// scheduler's binding leaves it), or 0 when the system cannot say.
+int collapse_affinity_cpu_count(void);
+
 /// A spin-wait hint to the CPU (x86 `pause`: yields the core's pipeline to its sibling and eases
 /// the memory traffic of a busy-wait loop); nothing elsewhere.
 static inline void collapse_spin_pause(void)
