@@ -44,7 +44,30 @@
         }                                                                                           \
     }
 
+// Moves each row's entries to their coordinates, adding the (scaled) offset on the way: for each
+// row y (copied to scratch first), x[to[k]] = offset[to[k]] + scale * y[k] (offset NULL: y[k]).
+// Scattered stores do not vectorise, so this one has the baseline path only.
+static void scatter_rows(double *restrict x, size_t n, size_t d, const int64_t *restrict to,
+                         const double *restrict offset, double scale, double *restrict scratch)
+{
+    for (size_t i = 0; i < n; i++) {
+        double *restrict row = x + i * d;
+        for (size_t k = 0; k < d; k++) scratch[k] = row[k];
+        if (offset) {
+            for (size_t k = 0; k < d; k++) row[to[k]] = offset[to[k]] + scale * scratch[k];
+        } else {
+            for (size_t k = 0; k < d; k++) row[to[k]] = scratch[k];
+        }
+    }
+}
+
 INSTANTIATE(DEFINE_ROWS)
+
+void collapse_scatter_rows(double *x, size_t n, size_t d, const int64_t *to, const double *offset, double scale,
+                           double *scratch)
+{
+    scatter_rows(x, n, d, to, offset, scale, scratch);
+}
 
 int collapse_column_sums_path(int path, const double *x, size_t n, size_t d, double *sums)
 {

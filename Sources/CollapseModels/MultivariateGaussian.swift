@@ -51,7 +51,13 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
     /// singular one the rank-revealing root P L of the pivoted Cholesky factorisation
     /// `Pᵀ Σ P = L Lᵀ`, stopped where the remaining pivots are at most the singularity threshold
     /// (`PivotedCholesky`); zero for a point mass.
-    public let samplingFactor: Matrix
+    public var samplingFactor: Matrix {
+        switch colouring {
+        case .pointMass: Matrix(rows: mean.count, columns: mean.count)
+        case .cholesky(let factor): factor.lower
+        case .pivoted(let factor): factor.factor
+        }
+    }
     /// How `drawRows` colours standard normal rows (the factor above, in the form BLAS wants).
     let colouring: Colouring
 
@@ -76,14 +82,12 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
         let threshold = Double(max(d, 1)) * Double.ulpOfOne * scale
         if scale == 0 {
             degeneracy = .zeroVariance
-            samplingFactor = Matrix(rows: d, columns: d)
             colouring = .pointMass
             return
         }
         if !rankDeficient, let chol = try? Cholesky(covariance),
            (0..<d).allSatisfy({ chol.lower[$0, $0] * chol.lower[$0, $0] > threshold }) {
             degeneracy = nil
-            samplingFactor = chol.lower
             colouring = .cholesky(chol)
             return
         }
@@ -91,10 +95,8 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
         // Pivots at or below the threshold are round-off of zero: stopping there keeps samples on
         // the fitted subspace. (A covariance that is not finite has no root: rows are the mean.)
         if let pivoted = try? PivotedCholesky(covariance, tolerance: threshold) {
-            samplingFactor = pivoted.factor
             colouring = .pivoted(pivoted)
         } else {
-            samplingFactor = Matrix(rows: d, columns: d)
             colouring = .pointMass
         }
     }
@@ -194,11 +196,15 @@ public struct FittedMultivariateGaussian: FittedModel, Equatable {
             }
         }
         switch colouring {
-        case .pointMass: z.update(repeating: 0)
-        case .cholesky(let factor): factor.colourRows(in: z)
-        case .pivoted(let factor): factor.colourRows(in: z)
+        case .pointMass:
+            z.update(repeating: 0)
+            Matrix.addRowVector(mean, scalingRowsBy: tau, to: z)
+        case .cholesky(let factor):
+            factor.colourRows(in: z)
+            Matrix.addRowVector(mean, scalingRowsBy: tau, to: z)
+        case .pivoted(let factor):
+            factor.colourRows(in: z, thenAdd: mean, scalingRowsBy: tau) // the permutation and the shift in one pass
         }
-        Matrix.addRowVector(mean, scalingRowsBy: tau, to: z)
     }
 
     /// Gaussian log-density of each row; -inf for every row when the covariance is singular

@@ -72,7 +72,8 @@ import Foundation
     }
 
     /// `colourRows(in:)` (a triangular product, then each row's entries moved to their
-    /// coordinates) is Z Fᵀ to rounding.
+    /// coordinates) is Z Fᵀ to rounding; with a shift and scale fused in, it is exactly the
+    /// colouring followed by `addRowVector`.
     @Test func pivotedCholeskyColoursRowsByItsFactor() throws {
         var rng = Philox4x32(seed: testSeed, path: [0x22])
         let b = Matrix(rows: 6, columns: 4) { StandardNormal.fill($0, using: &rng) }
@@ -84,6 +85,14 @@ import Foundation
         let expected = Matrix.product(z, .none, p.factor, .transpose)
         let error = (coloured - expected).storage.map(abs).max()!
         #expect(error <= 1e-13, "|colourRows - Z Fᵀ| = \(error)")
+        // With the shift fused into the permutation: the bits of colouring, then addRowVector.
+        let offset = (0..<6).map { Double($0) * 1.5 - 2 }
+        for scale in [1.0, 0.7] {
+            var fused = z, separate = coloured
+            fused.storage.withUnsafeMutableBufferPointer { p.colourRows(in: $0, thenAdd: offset, scalingRowsBy: scale) }
+            separate.storage.withUnsafeMutableBufferPointer { Matrix.addRowVector(offset, scalingRowsBy: scale, to: $0) }
+            #expect(fused.storage.map(\.bitPattern) == separate.storage.map(\.bitPattern))
+        }
     }
 
     @Test func choleskyReconstructsAndSolves() throws {

@@ -79,5 +79,10 @@ int collapse_column_sums_path(int path, const double *x, size_t n, size_t d, dou
 int collapse_centre_rows_path(int path, const double *x, size_t n, size_t d, const double *mean, double *out,
                               double *residue);
 int collapse_scale_add_rows_path(int path, double *x, size_t n, size_t d, const double *offset, double scale);
+/// Row by row (row-major n x d x, `to` a permutation of 0 ..< d, `scratch` d numbers): the row's
+/// entry k moves to entry to[k], becoming offset[to[k]] + scale * entry (the arithmetic of
+/// collapse_scale_add_rows_path), or staying as it is when offset is NULL.
+void collapse_scatter_rows(double *x, size_t n, size_t d, const int64_t *to, const double *offset, double scale,
+                           double *scratch);
 
 #endif

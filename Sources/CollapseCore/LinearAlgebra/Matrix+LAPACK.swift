@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -209,6 +210,19 @@ public struct PivotedCholesky: Sendable, Equatable {
     /// rows become N(0, A) rows; entries `rank ..< n` of z are multiplied by zero.
     /// - Precondition: `rows.count` is a multiple of `order`.
     public func colourRows(in rows: UnsafeMutableBufferPointer<Double>) {
+        colour(rows, offset: nil, scale: 1)
+    }
+
+    /// `colourRows(in:)` with each row then scaled and shifted, `offset + scale F z`, in the same
+    /// pass as the permutation: the bits of `colourRows(in:)` followed by
+    /// `Matrix.addRowVector(offset, scalingRowsBy: scale, to:)`.
+    /// - Precondition: `offset.count == order`; `rows.count` is a multiple of `order`.
+    public func colourRows(in rows: UnsafeMutableBufferPointer<Double>, thenAdd offset: [Double], scalingRowsBy scale: Double) {
+        precondition(offset.count == order, "colourRows: offset has \(offset.count) entries, factor has order \(order)")
+        colour(rows, offset: offset, scale: scale)
+    }
+
+    private func colour(_ rows: UnsafeMutableBufferPointer<Double>, offset: [Double]?, scale: Double) {
         if rows.isEmpty { return }
         let n = order
         precondition(n > 0 && rows.count % n == 0, "colourRows: \(rows.count) numbers are not rows of \(n)")
@@ -216,14 +230,16 @@ public struct PivotedCholesky: Sendable, Equatable {
             TriangularBLAS.multiplyRight(pl.baseAddress!, n: n, triangle: .lower, transpose: .transpose, b: rows.baseAddress!,
                                          rowCount: rows.count / n)
         }
-        if permutation.enumerated().allSatisfy({ $0.offset == $0.element }) { return }
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { row in
-            permutation.withUnsafeBufferPointer { to in
-                var base = rows.baseAddress!
-                for _ in 0..<(rows.count / n) {
-                    _ = row.initialize(fromContentsOf: UnsafeBufferPointer(start: base, count: n))
-                    for k in 0..<n { base[to[k]] = row[k] }
-                    base += n
+        let destinations = permutation.map { Int64($0) }
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { scratch in
+            destinations.withUnsafeBufferPointer { to in
+                if let offset {
+                    offset.withUnsafeBufferPointer { o in
+                        collapse_scatter_rows(rows.baseAddress!, rows.count / n, n, to.baseAddress!, o.baseAddress!, scale,
+                                              scratch.baseAddress!)
+                    }
+                } else {
+                    collapse_scatter_rows(rows.baseAddress!, rows.count / n, n, to.baseAddress!, nil, 1, scratch.baseAddress!)
                 }
             }
         }
