@@ -25,7 +25,7 @@ extension GaussianMixtureModel {
     /// ## Cores
     /// The rows are cut into blocks of B consecutive rows and the blocks into at most 8 contiguous
     /// groups (`GaussianMixtureKernel.Workspace`), by n and d alone. For large fits (n K (d² + 16)
-    /// >= 1e7) the groups of the E-step and of the M-step's Gram matrices run on all cores, each
+    /// >= 1e6) the groups of the E-step and of the M-step's Gram matrices run on all cores, each
     /// computed exactly as on one thread (single-threaded BLAS, same shapes); per-row results are
     /// written to their rows and sums are taken in row or group order. So a fit is a function of
     /// the data and the start alone, bit for bit the same on any number of cores or `--threads`.
@@ -450,12 +450,13 @@ enum GaussianMixtureKernel {
 
     /// Work per E- or M-step, `n K (d² + 16)` (the whitening's d² flops plus about 16 for
     /// centring, norms and an exponential per row and component), from which the block groups run
-    /// in parallel. With the vectorised E-step a step below this is well under a millisecond, and
-    /// waking the other cores for it (twice per EM iteration, on a VM) cost more than it saved:
-    /// K = 4, d = 2, n = 20,000 (work 1.6e6) ran 0.38 s serial against 0.42-0.46 s parallel over
-    /// the 50 generations of the gmm-k4-d2 benchmark, while K = 8, d = 8 (1.3e7) gained 15 % and
-    /// K = 8, d = 16 (4.4e7) 17 % from two cores (collapse-bench gmm-K-D-M, 2026-11-29).
-    static let parallelWork = 1e7
+    /// in parallel. With Dispatch's sleeping workers it was 1e7: waking them twice per EM iteration
+    /// cost more than a sub-millisecond step saved (gmm-k4-d2, K = 4, d = 2, n = 20,000, work
+    /// 1.6e6: 0.38 s serial against 0.42-0.46 s parallel over its 50 generations). With
+    /// `ParallelWork`'s spinning helpers the same benchmark runs 0.40 -> 0.31 s in parallel
+    /// (2026-11-30, alternating runs), so the groups go parallel from 1e6. Which thread runs a
+    /// group never changes a bit (see `Workspace`).
+    static let parallelWork = 1e6
 
     /// Buffers for the E- and M-steps, which work on blocks of `blockSize` consecutive rows (the
     /// last block may be shorter): a block's d × B buffers stay in cache while every component
