@@ -155,6 +155,8 @@ public struct PivotedCholesky: Sendable, Equatable {
     public let permutation: [Int]
     /// r, the number of pivots above the tolerance.
     public let rank: Int
+    /// `permutation` as the C kernel of `colourRows` takes it (made once, not per sample block).
+    private let destinations: [Int64]
 
     /// Factorises `a`, reading only its lower triangle.
     ///
@@ -192,6 +194,7 @@ public struct PivotedCholesky: Sendable, Equatable {
         }
         self.lower = l
         self.permutation = pivots.map { Int($0) - 1 }
+        self.destinations = pivots.map { Int64($0) - 1 }
         self.rank = Int(rank)
     }
 
@@ -230,7 +233,6 @@ public struct PivotedCholesky: Sendable, Equatable {
             TriangularBLAS.multiplyRight(pl.baseAddress!, n: n, triangle: .lower, transpose: .transpose, b: rows.baseAddress!,
                                          rowCount: rows.count / n)
         }
-        let destinations = permutation.map { Int64($0) }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { scratch in
             destinations.withUnsafeBufferPointer { to in
                 if let offset {
